@@ -1,0 +1,246 @@
+//! Bodies of the `/v1` HTTP API. Routes (all JSON unless noted; `auth` means a bearer token):
+//!
+//! | method and path | auth | body | response |
+//! |---|---|---|---|
+//! | `GET /v1/ping` | | | [`ServerInfo`] |
+//! | `POST /v1/identity` | | | [`IdentityCreated`] |
+//! | `GET /v1/identity` | yes | | [`WhoAmI`] |
+//! | `GET /v1/databases` | yes | | [`DatabaseList`] |
+//! | `POST /v1/databases/{name}?clear=BOOL` | owner | wasm bytes | [`PublishResult`] |
+//! | `DELETE /v1/databases/{name}` | owner | | [`Deleted`] |
+//! | `POST /v1/databases/{name}/reset` | owner | | [`Deleted`] (data and module gone, name kept) |
+//! | `POST /v1/databases/{name}/rename` | owner | [`RenameRequest`] | [`DatabaseSummary`] |
+//! | `POST /v1/databases/{name}/call/{reducer}` | yes | JSON array of arguments | [`CallResult`] |
+//! | `POST /v1/databases/{name}/sql` | yes | [`SqlRequest`] | [`SqlResult`] |
+//! | `GET /v1/databases/{name}/logs?n=N` | owner | | [`LogList`] |
+//! | `GET /v1/databases/{name}/schema` | yes | | [`DatabaseInfo`] |
+//!
+//! Every error is an [`ApiError`] with a 4xx or 5xx status.
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::ModuleSchema;
+
+/// Answer to `GET /v1/ping`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// Server version.
+    pub version: String,
+    /// Module ABI version the server speaks.
+    pub abi_version: i32,
+}
+
+/// A new identity. The token is shown once; the server keeps only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityCreated {
+    /// Identity id (hex).
+    pub identity: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+/// Answer to `GET /v1/identity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoAmI {
+    /// The caller's identity id.
+    pub identity: String,
+}
+
+/// Answer to a publish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishResult {
+    /// Database name.
+    pub database: String,
+    /// Whether the publish created the database (or gave a module to an empty one).
+    pub created: bool,
+    /// Whether existing data was wiped (`clear=true`).
+    pub cleared: bool,
+    /// blake3 hash of the module bytes (hex).
+    pub module_hash: String,
+    /// The automatic migration steps applied, in order ("add table x", ...).
+    pub migration: Vec<String>,
+}
+
+/// Answer to a delete or reset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// Database name.
+    pub database: String,
+}
+
+/// Body of a rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameRequest {
+    /// The name the database gets; must not be taken.
+    pub new_name: String,
+}
+
+/// Answer to a reducer call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallResult {
+    /// Fuel (wasm instructions, roughly) the call consumed.
+    pub fuel_used: u64,
+    /// Wall time of the call inside the server, in microseconds.
+    pub duration_micros: u64,
+}
+
+/// Body of `POST /v1/databases/{name}/sql`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SqlRequest {
+    /// One SQL statement.
+    pub query: String,
+    /// Positional parameters (`?1`, `?2`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<serde_json::Value>,
+}
+
+/// Result of one SQL statement: rows for queries, a change count for DML.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SqlResult {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows of JSON values: numbers, strings, `null`, and arrays of bytes for blobs.
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Rows changed by an INSERT, UPDATE or DELETE.
+    pub changes: u64,
+}
+
+/// Log levels of module log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Something failed.
+    Error,
+    /// Something looks wrong.
+    Warn,
+    /// Normal operation.
+    Info,
+    /// Detail for debugging.
+    Debug,
+}
+
+/// One record of a module's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// Microseconds since the Unix epoch.
+    pub ts_micros: i64,
+    /// Level.
+    pub level: LogLevel,
+    /// Text.
+    pub message: String,
+    /// The reducer that wrote it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reducer: Option<String>,
+}
+
+/// Answer to `GET /v1/databases/{name}/logs`, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogList {
+    /// The last records.
+    pub records: Vec<LogRecord>,
+}
+
+/// One database in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseSummary {
+    /// Database name.
+    pub name: String,
+    /// Hash of its module, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_hash: Option<String>,
+}
+
+/// Answer to `GET /v1/databases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseList {
+    /// The caller's databases, by name.
+    pub databases: Vec<DatabaseSummary>,
+}
+
+/// Answer to `GET /v1/databases/{name}/schema`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseInfo {
+    /// Database name.
+    pub name: String,
+    /// Owner identity.
+    pub owner: String,
+    /// Hash of the module, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_hash: Option<String>,
+    /// The module's schema, if it has a module. Private tables are listed for everyone, their
+    /// rows are not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<ModuleSchema>,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// What went wrong, for people.
+    pub error: String,
+    /// What went wrong, for programs.
+    pub kind: ErrorKind,
+    /// What to do about it, when there is something to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// Machine-readable error classes. Each maps to one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Malformed request (400).
+    BadRequest,
+    /// Missing or invalid token (401).
+    Unauthorized,
+    /// The caller may not do this (403).
+    Forbidden,
+    /// No such database, reducer or table (404).
+    NotFound,
+    /// The name is taken, or an update needs `clear` (409).
+    Conflict,
+    /// The body is larger than the server accepts (413).
+    PayloadTooLarge,
+    /// The wasm bytes are not a valid Keel module (400).
+    InvalidModule,
+    /// Reducer arguments do not match its parameters (400).
+    InvalidArguments,
+    /// The SQL could not be prepared or run (400).
+    SqlError,
+    /// The SQL touches something it may not (403).
+    SqlDenied,
+    /// The reducer returned an error; its transaction rolled back (422).
+    ReducerError,
+    /// The reducer panicked or trapped; its transaction rolled back (422).
+    ReducerPanic,
+    /// The reducer ran out of fuel; its transaction rolled back (422).
+    OutOfFuel,
+    /// A bug or an I/O failure in the server (500).
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status code the server answers with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::BadRequest | ErrorKind::InvalidModule | ErrorKind::InvalidArguments | ErrorKind::SqlError => 400,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden | ErrorKind::SqlDenied => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::ReducerError | ErrorKind::ReducerPanic | ErrorKind::OutOfFuel => 422,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}

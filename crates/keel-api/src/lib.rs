@@ -1,0 +1,17 @@
+//! Keel's wire format: the one home of every type that crosses a process boundary.
+//!
+//! - [`schema`]: the module schema a guest module describes and the host stores and serves.
+//! - [`http`]: request and response bodies of the `/v1` HTTP API.
+//! - [`abi`]: the contract between a wasm module and the host runtime.
+//! - [`names`]: validated database names.
+//!
+//! Only these types derive `Serialize`/`Deserialize`; both the server and the client use them,
+//! so the two cannot drift apart. The crate depends on serde alone and builds for
+//! `wasm32-unknown-unknown`, because the guest SDK uses [`schema`] too.
+
+pub mod abi;
+pub mod http;
+pub mod names;
+pub mod schema;
+
+pub use names::{DatabaseName, NameError};
