@@ -1,0 +1,148 @@
+//! The SQL guard: an authorizer installed on every connection, and the policy it applies.
+//!
+//! SQL is a door into the file system unless it is guarded. Whatever the caller, the guard
+//! refuses `ATTACH`/`DETACH`, extension loading, `PRAGMA`s other than a few read-only ones,
+//! transaction control (the host owns transactions), and DDL (the module's schema owns
+//! tables). Readers who are not the owner may only read, and only public tables.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
+
+/// Who is running a statement, which decides what it may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The host itself (schema changes): everything.
+    System,
+    /// A reducer of the module, or the owner through the SQL endpoint: reads and writes of the
+    /// module's tables.
+    Owner,
+    /// Any other identity: reads of public tables only.
+    Reader,
+}
+
+/// Read-only pragmas that reveal only the shape of public data.
+const ALLOWED_PRAGMAS: &[&str] = &["table_info", "table_xinfo", "index_list", "index_info", "index_xinfo"];
+
+/// The guard's shared state: the current access mode, the private tables, and the first
+/// refusal of the current statement (so errors can say what was refused).
+#[derive(Debug, Clone)]
+pub(crate) struct Guard {
+    inner: Arc<Mutex<GuardState>>,
+}
+
+#[derive(Debug)]
+struct GuardState {
+    access: Access,
+    private_tables: HashSet<String>,
+    refusal: Option<String>,
+}
+
+impl Guard {
+    pub(crate) fn new() -> Guard {
+        Guard {
+            inner: Arc::new(Mutex::new(GuardState { access: Access::Reader, private_tables: HashSet::new(), refusal: None })),
+        }
+    }
+
+    pub(crate) fn set_access(&self, access: Access) {
+        let mut state = self.lock();
+        state.access = access;
+        state.refusal = None;
+    }
+
+    pub(crate) fn access(&self) -> Access {
+        self.lock().access
+    }
+
+    pub(crate) fn set_private_tables(&self, tables: impl IntoIterator<Item = String>) {
+        self.lock().private_tables = tables.into_iter().map(|name| name.to_ascii_lowercase()).collect();
+    }
+
+    pub(crate) fn is_private(&self, table: &str) -> bool {
+        self.lock().private_tables.contains(&table.to_ascii_lowercase())
+    }
+
+    /// The reason the last statement was refused, if it was.
+    pub(crate) fn take_refusal(&self) -> Option<String> {
+        self.lock().refusal.take()
+    }
+
+    /// The authorizer callback to install on a connection.
+    pub(crate) fn authorizer(&self) -> impl for<'r> FnMut(AuthContext<'r>) -> Authorization + Send + 'static {
+        let guard = self.clone();
+        move |context: AuthContext<'_>| {
+            let mut state = guard.lock();
+            match decide(&state, &context.action) {
+                Ok(()) => Authorization::Allow,
+                Err(reason) => {
+                    state.refusal.get_or_insert(reason);
+                    Authorization::Deny
+                }
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GuardState> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
+    let access = state.access;
+    // Always refused, whoever asks.
+    match action {
+        AuthAction::Attach { .. } | AuthAction::Detach { .. } => return Err("ATTACH and DETACH are not allowed".to_owned()),
+        AuthAction::Function { function_name } if function_name.eq_ignore_ascii_case("load_extension") => {
+            return Err("loading extensions is not allowed".to_owned());
+        }
+        AuthAction::CreateVtable { .. } | AuthAction::DropVtable { .. } => return Err("virtual tables are not allowed".to_owned()),
+        _ => {}
+    }
+    if access == Access::System {
+        return Ok(());
+    }
+    match action {
+        AuthAction::Select | AuthAction::Recursive | AuthAction::Function { .. } => Ok(()),
+        AuthAction::Pragma { pragma_name, pragma_value } => {
+            let name = pragma_name.to_ascii_lowercase();
+            let reads_public = pragma_value.is_none_or(|table| !state.private_tables.contains(&table.to_ascii_lowercase()) || access == Access::Owner);
+            if ALLOWED_PRAGMAS.contains(&name.as_str()) && reads_public {
+                Ok(())
+            } else {
+                Err(format!("PRAGMA {pragma_name} is not allowed"))
+            }
+        }
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
+            Err("transaction control is not allowed: every reducer call and SQL request already runs in its own transaction".to_owned())
+        }
+        AuthAction::Read { table_name, .. } => read(state, table_name),
+        AuthAction::Insert { table_name } | AuthAction::Delete { table_name } | AuthAction::Update { table_name, .. } => {
+            if is_internal(table_name) {
+                Err(format!("table `{table_name}` belongs to the database engine"))
+            } else if access == Access::Owner {
+                Ok(())
+            } else {
+                Err(format!("only the database owner may write to `{table_name}`"))
+            }
+        }
+        _ => Err("schema changes are not allowed: tables are declared by the module (publish an updated module instead)".to_owned()),
+    }
+}
+
+fn read(state: &GuardState, table_name: &str) -> Result<(), String> {
+    if state.access == Access::Owner || table_name.eq_ignore_ascii_case("sqlite_master") || table_name.eq_ignore_ascii_case("sqlite_schema") {
+        return Ok(());
+    }
+    if state.private_tables.contains(&table_name.to_ascii_lowercase()) {
+        Err(format!("table `{table_name}` is private: only the database owner may read it"))
+    } else {
+        Ok(())
+    }
+}
+
+fn is_internal(table_name: &str) -> bool {
+    let lower = table_name.to_ascii_lowercase();
+    lower.starts_with("sqlite_") || lower.starts_with("_keel")
+}

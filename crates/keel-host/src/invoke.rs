@@ -1,0 +1,247 @@
+//! One module instance per call: the host functions, and calling `keel_describe` and
+//! `keel_call` with the ABI of `keel_api::abi`.
+//!
+//! Every call gets a fresh [`Store`] and instance, so a trap can never leave state behind for
+//! the next call and memory is bounded per call.
+
+use keel_api::abi;
+use keel_api::http::{LogLevel, LogRecord};
+use rusqlite::Connection;
+use serde_json::Value;
+use wasmi::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
+
+use crate::guard::Guard;
+use crate::storage::run_statement;
+
+/// Largest buffer a module may hand to one host function.
+const MAX_GUEST_BUFFER: usize = 16 << 20;
+
+/// State of one call, owned by its [`Store`].
+pub(crate) struct HostState {
+    limits: StoreLimits,
+    /// The database connection, lent for the duration of a reducer call.
+    pub(crate) connection: Option<Connection>,
+    pub(crate) guard: Option<Guard>,
+    result: Vec<u8>,
+    returned: Option<Vec<u8>>,
+    pub(crate) panic_message: Option<String>,
+    pub(crate) logs: Vec<LogRecord>,
+    caller_identity: String,
+    now_micros: i64,
+    reducer: Option<String>,
+}
+
+impl HostState {
+    pub(crate) fn new(max_memory_bytes: usize) -> HostState {
+        HostState {
+            limits: StoreLimitsBuilder::new().memory_size(max_memory_bytes).instances(1).build(),
+            connection: None,
+            guard: None,
+            result: Vec::new(),
+            returned: None,
+            panic_message: None,
+            logs: Vec::new(),
+            caller_identity: String::new(),
+            now_micros: now_micros(),
+            reducer: None,
+        }
+    }
+
+    /// Lends the database to the call.
+    pub(crate) fn with_database(mut self, connection: Connection, guard: Guard, caller_identity: &str, reducer: &str) -> HostState {
+        self.connection = Some(connection);
+        self.guard = Some(guard);
+        self.caller_identity = caller_identity.to_owned();
+        self.reducer = Some(reducer.to_owned());
+        self
+    }
+}
+
+/// How a call into the module ended.
+pub(crate) struct Outcome {
+    /// The status code, or the trap.
+    pub(crate) result: Result<i32, wasmi::Error>,
+    /// Bytes the module handed over with `return_bytes` (schema or error message).
+    pub(crate) returned: Option<Vec<u8>>,
+    /// Fuel consumed.
+    pub(crate) fuel_used: u64,
+    /// Linear memory size when the call ended, in bytes.
+    pub(crate) memory_bytes: usize,
+    /// The state, with the lent connection.
+    pub(crate) state: HostState,
+}
+
+/// The host functions every module instance is linked against.
+pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
+    let mut linker = Linker::new(engine);
+    let module = abi::IMPORT_MODULE;
+    linker
+        .func_wrap(module, "return_bytes", |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<(), wasmi::Error> {
+            let bytes = read_guest(&caller, ptr, len)?;
+            caller.data_mut().returned = Some(bytes);
+            Ok(())
+        })
+        .expect("define return_bytes");
+    linker
+        .func_wrap(
+            module,
+            "sql",
+            |mut caller: Caller<'_, HostState>, sql_ptr: i32, sql_len: i32, params_ptr: i32, params_len: i32| -> Result<i64, wasmi::Error> {
+                let sql = read_guest(&caller, sql_ptr, sql_len)?;
+                let params = read_guest(&caller, params_ptr, params_len)?;
+                let outcome = run_guest_sql(caller.data(), &sql, &params);
+                let state = caller.data_mut();
+                Ok(match outcome {
+                    Ok(json) => {
+                        state.result = json;
+                        state.result.len() as i64
+                    }
+                    Err(message) => {
+                        state.result = message.into_bytes();
+                        -(state.result.len() as i64) - 1
+                    }
+                })
+            },
+        )
+        .expect("define sql");
+    linker
+        .func_wrap(module, "read_result", |mut caller: Caller<'_, HostState>, ptr: i32| -> Result<(), wasmi::Error> {
+            let result = std::mem::take(&mut caller.data_mut().result);
+            let written = write_guest(&mut caller, ptr, &result);
+            caller.data_mut().result = result;
+            written
+        })
+        .expect("define read_result");
+    linker
+        .func_wrap(module, "caller_identity", |mut caller: Caller<'_, HostState>| -> i32 {
+            let state = caller.data_mut();
+            state.result = state.caller_identity.clone().into_bytes();
+            state.result.len() as i32
+        })
+        .expect("define caller_identity");
+    linker
+        .func_wrap(module, "timestamp_micros", |caller: Caller<'_, HostState>| -> i64 { caller.data().now_micros })
+        .expect("define timestamp_micros");
+    linker
+        .func_wrap(module, "log", |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> Result<(), wasmi::Error> {
+            let message = String::from_utf8_lossy(&read_guest(&caller, ptr, len)?).into_owned();
+            let level = match level {
+                abi::LOG_ERROR => LogLevel::Error,
+                abi::LOG_WARN => LogLevel::Warn,
+                abi::LOG_DEBUG => LogLevel::Debug,
+                _ => LogLevel::Info,
+            };
+            let state = caller.data_mut();
+            // A runaway logger must not exhaust the server's memory.
+            if state.logs.len() < 10_000 {
+                state.logs.push(LogRecord { ts_micros: now_micros(), level, message, reducer: state.reducer.clone() });
+            }
+            Ok(())
+        })
+        .expect("define log");
+    linker
+        .func_wrap(module, "panic", |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<(), wasmi::Error> {
+            let message = String::from_utf8_lossy(&read_guest(&caller, ptr, len)?).into_owned();
+            caller.data_mut().panic_message = Some(message);
+            Ok(())
+        })
+        .expect("define panic");
+    linker
+}
+
+fn run_guest_sql(state: &HostState, sql: &[u8], params: &[u8]) -> Result<Vec<u8>, String> {
+    let (Some(connection), Some(guard)) = (&state.connection, &state.guard) else {
+        return Err("SQL is only available inside reducers".to_owned());
+    };
+    let sql = std::str::from_utf8(sql).map_err(|_| "SQL text is not UTF-8".to_owned())?;
+    let params: Vec<Value> = if params.is_empty() {
+        Vec::new()
+    } else {
+        match serde_json::from_slice(params).map_err(|error| format!("parameters are not a JSON array: {error}"))? {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            _ => return Err("parameters must be a JSON array".to_owned()),
+        }
+    };
+    let result = run_statement(connection, guard, sql, &params).map_err(|error| error.to_string())?;
+    Ok(serde_json::to_vec(&result).expect("SqlResult serializes"))
+}
+
+fn memory(caller: &Caller<'_, HostState>) -> Result<Memory, wasmi::Error> {
+    caller.get_export("memory").and_then(Extern::into_memory).ok_or_else(|| wasmi::Error::new("the module exports no memory"))
+}
+
+fn read_guest(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> Result<Vec<u8>, wasmi::Error> {
+    let len = usize::try_from(len).ok().filter(|len| *len <= MAX_GUEST_BUFFER).ok_or_else(|| wasmi::Error::new("buffer length out of range"))?;
+    let mut buffer = vec![0; len];
+    memory(caller)?.read(caller, ptr as u32 as usize, &mut buffer).map_err(|_| wasmi::Error::new("buffer outside the module's memory"))?;
+    Ok(buffer)
+}
+
+fn write_guest(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> Result<(), wasmi::Error> {
+    let memory = memory(caller)?;
+    memory.write(caller, ptr as u32 as usize, bytes).map_err(|_| wasmi::Error::new("buffer outside the module's memory"))
+}
+
+/// A started instance in its own store, ready for one call.
+pub(crate) struct Call {
+    store: Store<HostState>,
+    instance: Instance,
+    fuel_limit: u64,
+}
+
+impl Call {
+    /// Instantiates `module` with `fuel_limit` fuel.
+    pub(crate) fn start(linker: &Linker<HostState>, module: &Module, state: HostState, fuel_limit: u64) -> Result<Call, (HostState, wasmi::Error)> {
+        let mut store = Store::new(module.engine(), state);
+        store.limiter(|state| &mut state.limits);
+        store.set_fuel(fuel_limit).expect("fuel metering is enabled");
+        match linker.instantiate_and_start(&mut store, module) {
+            Ok(instance) => Ok(Call { store, instance, fuel_limit }),
+            Err(error) => Err((store.into_data(), error)),
+        }
+    }
+
+    /// Calls `keel_abi_version`.
+    pub(crate) fn abi_version(&mut self) -> Result<i32, wasmi::Error> {
+        self.func::<(), i32>("keel_abi_version")?.call(&mut self.store, ())
+    }
+
+    /// Calls `keel_describe`.
+    pub(crate) fn describe(mut self) -> Outcome {
+        let result = self.func::<(), i32>("keel_describe").and_then(|describe| describe.call(&mut self.store, ()));
+        self.finish(result)
+    }
+
+    /// Calls `keel_call` for `reducer` with the JSON `args`.
+    pub(crate) fn reducer(mut self, reducer: &str, args: &[u8]) -> Outcome {
+        let result = self.pass(reducer.as_bytes()).and_then(|(name_ptr, name_len)| {
+            let (args_ptr, args_len) = self.pass(args)?;
+            self.func::<(i32, i32, i32, i32), i32>("keel_call")?.call(&mut self.store, (name_ptr, name_len, args_ptr, args_len))
+        });
+        self.finish(result)
+    }
+
+    fn pass(&mut self, bytes: &[u8]) -> Result<(i32, i32), wasmi::Error> {
+        let len = i32::try_from(bytes.len()).map_err(|_| wasmi::Error::new("argument too large"))?;
+        let ptr = self.func::<i32, i32>("keel_alloc")?.call(&mut self.store, len)?;
+        let memory = self.instance.get_memory(&self.store, "memory").ok_or_else(|| wasmi::Error::new("the module exports no memory"))?;
+        memory.write(&mut self.store, ptr as u32 as usize, bytes).map_err(|_| wasmi::Error::new("keel_alloc returned a buffer outside memory"))?;
+        Ok((ptr, len))
+    }
+
+    fn func<Params: wasmi::WasmParams, Results: wasmi::WasmResults>(&self, name: &str) -> Result<TypedFunc<Params, Results>, wasmi::Error> {
+        self.instance.get_typed_func::<Params, Results>(&self.store, name)
+    }
+
+    fn finish(self, result: Result<i32, wasmi::Error>) -> Outcome {
+        let fuel_used = self.fuel_limit.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        let memory_bytes = self.instance.get_memory(&self.store, "memory").map_or(0, |memory| memory.data_size(&self.store));
+        let mut state = self.store.into_data();
+        Outcome { result, returned: state.returned.take(), fuel_used, memory_bytes, state }
+    }
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_micros() as i64)
+}
