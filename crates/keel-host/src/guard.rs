@@ -120,7 +120,7 @@ fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
         AuthAction::Read { table_name, .. } => read(state, table_name),
         AuthAction::Insert { table_name } | AuthAction::Delete { table_name } | AuthAction::Update { table_name, .. } => {
             if is_internal(table_name) {
-                Err(format!("table `{table_name}` belongs to the database engine"))
+                Err(format!("table `{table_name}` belongs to the database engine or the server"))
             } else if access == Access::Owner {
                 Ok(())
             } else {
@@ -132,6 +132,9 @@ fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
 }
 
 fn read(state: &GuardState, table_name: &str) -> Result<(), String> {
+    if table_name.to_ascii_lowercase().starts_with("_keel") {
+        return Err(format!("table `{table_name}` belongs to the server"));
+    }
     if state.access == Access::Owner || table_name.eq_ignore_ascii_case("sqlite_master") || table_name.eq_ignore_ascii_case("sqlite_schema") {
         return Ok(());
     }

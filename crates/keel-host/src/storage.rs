@@ -20,6 +20,9 @@ use crate::migration::{self, Step};
 use crate::runtime::{CompiledModule, Runtime};
 use crate::values::{json_to_sql, sql_to_json};
 
+/// The table, inside each database file, that records the installed module's hash.
+const MODULE_TABLE: &str = "_keel_module";
+
 /// A database: one SQLite file and the module that defines its tables and reducers.
 pub struct Database {
     path: PathBuf,
@@ -156,10 +159,36 @@ impl Database {
             self.connection().execute_batch(&statement).map_err(|source| self.storage_error(source))?;
         }
         self.guard.set_private_tables(private_tables(Some(module.schema())));
+        self.guard.set_access(Access::System);
+        self.connection()
+            .execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {MODULE_TABLE} (hash TEXT NOT NULL); DELETE FROM {MODULE_TABLE}; INSERT INTO {MODULE_TABLE} (hash) VALUES ('{}')",
+                module.hash()
+            ))
+            .map_err(|source| self.storage_error(source))?;
         if created && module.schema().reducer("init").is_some() {
             self.invoke(runtime, module, "init", b"[]", caller, logs).map_err(PublishError::Init)?;
         }
         Ok(())
+    }
+
+    /// The hash of the module installed in this file, as recorded by [`Database::install`] in
+    /// the same transaction as the schema, so the two cannot disagree after a crash.
+    pub fn installed_hash(&self) -> Result<Option<String>, StorageError> {
+        self.guard.set_access(Access::System);
+        let connection = self.connection();
+        let exists: bool = connection
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name = ?1", [MODULE_TABLE], |row| row.get::<_, i64>(0))
+            .map(|count| count > 0)
+            .map_err(|source| self.storage_error(source))?;
+        if !exists {
+            return Ok(None);
+        }
+        connection
+            .query_row(&format!("SELECT hash FROM {MODULE_TABLE}"), [], |row| row.get(0))
+            .map(Some)
+            .or_else(|error| if error == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(error) })
+            .map_err(|source| self.storage_error(source))
     }
 
     /// Drops every table and forgets the module: the database is empty, its name kept.

@@ -294,3 +294,17 @@ fn logs_are_collected_even_when_the_call_fails() {
     assert_eq!(logs[0].message, "adding");
     assert_eq!(logs[0].reducer.as_deref(), Some("add"));
 }
+
+#[test]
+fn the_installed_module_hash_lives_in_the_database_file_and_is_hidden() {
+    let mut fixture = fixture();
+    let hash = fixture.database.installed_hash().unwrap().unwrap();
+    assert_eq!(hash, fixture.database.module().unwrap().hash());
+    for access in [Access::Owner, Access::Reader] {
+        let error = fixture.database.sql("SELECT hash FROM _keel_module", &[], access).unwrap_err();
+        assert!(matches!(error, SqlError::Denied(_)), "{error}");
+    }
+    fixture.database.wipe().unwrap();
+    assert_eq!(fixture.database.installed_hash().unwrap(), None);
+    assert!(fixture.database.module().is_none());
+}

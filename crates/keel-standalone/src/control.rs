@@ -1,0 +1,70 @@
+//! The server's bookkeeping: identities and the database directory, in `control.sqlite`.
+//! No client or module SQL ever reaches this file.
+
+use std::path::Path;
+
+use rusqlite::{Connection, params};
+
+/// One database in the directory.
+#[derive(Debug, Clone)]
+pub(crate) struct DatabaseRow {
+    pub(crate) name: String,
+    /// File stem of the database's SQLite file; stays the same across renames.
+    pub(crate) id: String,
+    pub(crate) owner: String,
+}
+
+/// The bookkeeping store.
+pub(crate) struct Control {
+    connection: Connection,
+}
+
+impl Control {
+    pub(crate) fn open(path: &Path) -> rusqlite::Result<Control> {
+        let connection = Connection::open(path)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS identities (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_micros INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, created_micros INTEGER NOT NULL);",
+        )?;
+        Ok(Control { connection })
+    }
+
+    pub(crate) fn identities(&self) -> rusqlite::Result<Vec<(String, String)>> {
+        let mut statement = self.connection.prepare("SELECT id, secret_hash FROM identities")?;
+        statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect()
+    }
+
+    pub(crate) fn insert_identity(&self, id: &str, secret_hash: &str) -> rusqlite::Result<()> {
+        self.connection.execute("INSERT INTO identities (id, secret_hash, created_micros) VALUES (?1, ?2, ?3)", params![id, secret_hash, now_micros()])?;
+        Ok(())
+    }
+
+    pub(crate) fn databases(&self) -> rusqlite::Result<Vec<DatabaseRow>> {
+        let mut statement = self.connection.prepare("SELECT name, id, owner FROM databases")?;
+        statement.query_map([], |row| Ok(DatabaseRow { name: row.get(0)?, id: row.get(1)?, owner: row.get(2)? }))?.collect()
+    }
+
+    pub(crate) fn insert_database(&self, row: &DatabaseRow) -> rusqlite::Result<()> {
+        self.connection.execute(
+            "INSERT INTO databases (name, id, owner, created_micros) VALUES (?1, ?2, ?3, ?4)",
+            params![row.name, row.id, row.owner, now_micros()],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_database(&self, name: &str) -> rusqlite::Result<()> {
+        self.connection.execute("DELETE FROM databases WHERE name = ?1", [name])?;
+        Ok(())
+    }
+
+    pub(crate) fn rename_database(&self, old: &str, new: &str) -> rusqlite::Result<()> {
+        self.connection.execute("UPDATE databases SET name = ?2 WHERE name = ?1", [old, new])?;
+        Ok(())
+    }
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_micros() as i64)
+}

@@ -1,0 +1,42 @@
+//! Command-line flags.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The Keel server: hosts wasm modules, one SQLite file per database.
+#[derive(Debug, Parser)]
+#[command(name = "keel-standalone", version)]
+pub(crate) struct Flags {
+    /// Directory for databases, modules, logs and bookkeeping (created if missing).
+    #[arg(long)]
+    pub(crate) data_dir: PathBuf,
+    /// Address to listen on; port 0 picks a free port, printed in the ready line.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub(crate) listen: String,
+    /// Also write the ready JSON line to this file (atomically) once listening.
+    #[arg(long)]
+    pub(crate) ready_file: Option<PathBuf>,
+    /// Shut down when standard input closes: a parent that dies takes the server with it.
+    #[arg(long)]
+    pub(crate) exit_on_stdin_close: bool,
+    /// Fuel (roughly, wasm instructions) one reducer call may use.
+    #[arg(long, default_value_t = 1_000_000_000)]
+    pub(crate) fuel_per_call: u64,
+    /// Largest linear memory of a module instance, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) max_memory_mib: usize,
+    /// Longest a SQL statement (or a reducer's SQL) may run, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) sql_time_limit_ms: u64,
+    /// `full`: commits wait for the disk; `normal`: commits survive a server crash but maybe
+    /// not a power loss, and are faster.
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+    pub(crate) sync: String,
+    /// Largest request body (module upload), in MiB.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) max_body_mib: usize,
+    /// Log level on stderr: error, warn, info, debug, trace.
+    #[arg(long, default_value = "info")]
+    pub(crate) log_level: tracing::Level,
+}

@@ -1,0 +1,313 @@
+//! The `/v1` HTTP API (routes listed in `keel_api::http`). Handlers authenticate, then do
+//! their database work on the blocking pool, one database mutex at a time.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use keel_api::DatabaseName;
+use keel_api::abi::ABI_VERSION;
+use keel_api::http::{
+    CallResult, DatabaseInfo, DatabaseList, DatabaseSummary, Deleted, ErrorKind, IdentityCreated, LogLevel, LogList, LogRecord, PublishResult,
+    RenameRequest, ServerInfo, SqlRequest, SqlResult, WhoAmI,
+};
+use keel_host::Access;
+use serde::Deserialize;
+
+use crate::api_error::{AppError, AppResult};
+use crate::auth;
+use crate::state::AppState;
+
+/// Largest body of a call or SQL request.
+const MAX_SMALL_BODY: usize = 1 << 20;
+
+/// The router with every route.
+pub(crate) fn router(state: AppState) -> Router {
+    let max_body = state.max_body_bytes();
+    Router::new()
+        .route("/v1/ping", get(ping))
+        .route("/v1/identity", post(create_identity).get(whoami))
+        .route("/v1/databases", get(list))
+        .route("/v1/databases/{name}", post(publish).delete(delete).layer(DefaultBodyLimit::max(max_body)))
+        .route("/v1/databases/{name}/reset", post(reset))
+        .route("/v1/databases/{name}/rename", post(rename))
+        .route("/v1/databases/{name}/call/{reducer}", post(call))
+        .route("/v1/databases/{name}/sql", post(sql))
+        .route("/v1/databases/{name}/logs", get(logs))
+        .route("/v1/databases/{name}/schema", get(schema))
+        .fallback(|| async { AppError::new(ErrorKind::NotFound, "no such route").with_hint("the API lives under /v1; see keel_api::http") })
+        .layer(DefaultBodyLimit::max(MAX_SMALL_BODY))
+        .with_state(state)
+}
+
+async fn ping() -> Json<ServerInfo> {
+    Json(ServerInfo { version: env!("CARGO_PKG_VERSION").to_owned(), abi_version: ABI_VERSION })
+}
+
+async fn create_identity(State(state): State<AppState>) -> AppResult<Json<IdentityCreated>> {
+    blocking(move || {
+        let new = auth::new_identity();
+        state.add_identity(&new.identity, new.secret_hash)?;
+        tracing::info!(identity = %new.identity, "identity created");
+        Ok(Json(IdentityCreated { identity: new.identity, token: new.token }))
+    })
+    .await
+}
+
+async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Json<WhoAmI>> {
+    let identity = authenticate(&state, &headers)?;
+    Ok(Json(WhoAmI { identity }))
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Json<DatabaseList>> {
+    let identity = authenticate(&state, &headers)?;
+    blocking(move || {
+        let mut databases = Vec::new();
+        for (name, entry) in state.databases_of(&identity) {
+            let module_hash = match state.lock(&name, &entry) {
+                Ok(mut slot) => slot.database().module().map(|module| module.hash().to_owned()),
+                Err(_) => continue,
+            };
+            databases.push(DatabaseSummary { name, module_hash });
+        }
+        Ok(Json(DatabaseList { databases }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct PublishQuery {
+    #[serde(default)]
+    clear: bool,
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<PublishQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Json<PublishResult>> {
+    let identity = authenticate(&state, &headers)?;
+    let name = parse_name(&name)?;
+    let wasm = body_bytes(body)?;
+    blocking(move || {
+        let module = state.runtime().load(&wasm)?;
+        state.store_module(module.hash(), &wasm)?;
+        let (entry, new_entry) = state.database_or_create(name.as_str(), &identity)?;
+        if entry.owner != identity {
+            return Err(AppError::not_owner(name.as_str(), "publish to"));
+        }
+        let mut slot = state.lock(name.as_str(), &entry)?;
+        let mut logs = Vec::new();
+        let result = slot.database().install(state.runtime(), module.clone(), query.clear, &identity, &mut logs);
+        let record_failure = result.as_ref().err().map(|error| error_record(&format!("publish failed: {error}")));
+        slot.logs.append(logs.into_iter().chain(record_failure).collect()).map_err(AppError::internal)?;
+        match result {
+            Ok(installed) => {
+                tracing::info!(database = %name, hash = module.hash(), created = installed.created, steps = ?installed.steps, "module published");
+                Ok(Json(PublishResult {
+                    database: name.to_string(),
+                    created: installed.created,
+                    cleared: query.clear,
+                    module_hash: module.hash().to_owned(),
+                    migration: installed.steps,
+                }))
+            }
+            Err(error) => {
+                tracing::warn!(database = %name, %error, "publish refused");
+                if new_entry {
+                    // A database that never got a module is not left behind.
+                    slot.deleted = true;
+                    slot.close();
+                    drop(slot);
+                    remove_database_files(&state, &entry);
+                    state.forget_database(name.as_str())?;
+                }
+                Err(error.into())
+            }
+        }
+    })
+    .await
+}
+
+async fn delete(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> AppResult<Json<Deleted>> {
+    let identity = authenticate(&state, &headers)?;
+    blocking(move || {
+        let entry = state.database(&name)?;
+        if entry.owner != identity {
+            return Err(AppError::not_owner(&name, "delete"));
+        }
+        let mut slot = state.lock(&name, &entry)?;
+        state.forget_database(&name)?;
+        slot.deleted = true;
+        slot.close();
+        slot.logs.clear().map_err(AppError::internal)?;
+        remove_database_files(&state, &entry);
+        tracing::info!(database = %name, "database deleted");
+        Ok(Json(Deleted { database: name }))
+    })
+    .await
+}
+
+async fn reset(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> AppResult<Json<Deleted>> {
+    let identity = authenticate(&state, &headers)?;
+    blocking(move || {
+        let entry = state.database(&name)?;
+        if entry.owner != identity {
+            return Err(AppError::not_owner(&name, "reset"));
+        }
+        let mut slot = state.lock(&name, &entry)?;
+        slot.database().wipe()?;
+        slot.logs.clear().map_err(AppError::internal)?;
+        tracing::info!(database = %name, "database reset");
+        Ok(Json(Deleted { database: name }))
+    })
+    .await
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Json<DatabaseSummary>> {
+    let identity = authenticate(&state, &headers)?;
+    let request: RenameRequest = json_body(body)?;
+    let new_name = parse_name(&request.new_name)?;
+    blocking(move || {
+        let entry = state.database(&name)?;
+        if entry.owner != identity {
+            return Err(AppError::not_owner(&name, "rename"));
+        }
+        let mut slot = state.lock(&name, &entry)?;
+        state.rename_database(&name, new_name.as_str())?;
+        tracing::info!(database = %new_name, old_name = %name, "database renamed");
+        Ok(Json(DatabaseSummary { name: new_name.to_string(), module_hash: slot.database().module().map(|module| module.hash().to_owned()) }))
+    })
+    .await
+}
+
+async fn call(
+    State(state): State<AppState>,
+    Path((name, reducer)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Json<CallResult>> {
+    let identity = authenticate(&state, &headers)?;
+    let args: serde_json::Value = if matches!(&body, Ok(bytes) if bytes.is_empty()) { serde_json::json!([]) } else { json_body(body)? };
+    blocking(move || {
+        let entry = state.database(&name)?;
+        let mut slot = state.lock(&name, &entry)?;
+        let mut logs = Vec::new();
+        let result = slot.database().call(state.runtime(), &reducer, &args, &identity, entry.owner == identity, &mut logs);
+        if let Err(error) = &result {
+            tracing::debug!(database = %name, %reducer, %error, "reducer call failed");
+            logs.push(error_record(&error.to_string()));
+        }
+        slot.logs.append(logs).map_err(AppError::internal)?;
+        Ok(Json(result?))
+    })
+    .await
+}
+
+async fn sql(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<Json<SqlResult>> {
+    let identity = authenticate(&state, &headers)?;
+    let request: SqlRequest = json_body(body)?;
+    blocking(move || {
+        let entry = state.database(&name)?;
+        let access = if entry.owner == identity { Access::Owner } else { Access::Reader };
+        let mut slot = state.lock(&name, &entry)?;
+        let result = slot.database().sql(&request.query, &request.params, access);
+        if let Err(error) = &result {
+            tracing::debug!(database = %name, %error, "SQL refused");
+        }
+        Ok(Json(result?))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct LogsQuery {
+    n: Option<usize>,
+}
+
+async fn logs(State(state): State<AppState>, Path(name): Path<String>, Query(query): Query<LogsQuery>, headers: HeaderMap) -> AppResult<Json<LogList>> {
+    let identity = authenticate(&state, &headers)?;
+    blocking(move || {
+        let entry = state.database(&name)?;
+        if entry.owner != identity {
+            return Err(AppError::not_owner(&name, "read the logs of"));
+        }
+        let mut slot = state.lock(&name, &entry)?;
+        let records = slot.logs.last(query.n.unwrap_or(100)).map_err(AppError::internal)?;
+        Ok(Json(LogList { records }))
+    })
+    .await
+}
+
+async fn schema(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> AppResult<Json<DatabaseInfo>> {
+    authenticate(&state, &headers)?;
+    blocking(move || {
+        let entry = state.database(&name)?;
+        let mut slot = state.lock(&name, &entry)?;
+        let module = slot.database().module().cloned();
+        Ok(Json(DatabaseInfo {
+            name,
+            owner: entry.owner.clone(),
+            module_hash: module.as_ref().map(|module| module.hash().to_owned()),
+            schema: module.map(|module| module.schema().clone()),
+        }))
+    })
+    .await
+}
+
+fn authenticate(state: &AppState, headers: &HeaderMap) -> AppResult<String> {
+    let (identity, secret_hash) = auth::bearer(headers)?;
+    state.authenticate(&identity, &secret_hash)
+}
+
+fn parse_name(name: &str) -> AppResult<DatabaseName> {
+    DatabaseName::parse(name).map_err(|error| AppError::new(ErrorKind::BadRequest, error.to_string()))
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
+    body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(ErrorKind::PayloadTooLarge, "the request body is larger than the server accepts")
+                .with_hint("modules may be up to --max-body-mib (16 MiB by default); calls and SQL up to 1 MiB")
+        } else {
+            AppError::new(ErrorKind::BadRequest, format!("could not read the request body: {rejection}"))
+        }
+    })
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> AppResult<T> {
+    let bytes = body_bytes(body)?;
+    serde_json::from_slice(&bytes).map_err(|error| AppError::new(ErrorKind::BadRequest, format!("the request body is not the expected JSON: {error}")))
+}
+
+fn error_record(message: &str) -> LogRecord {
+    let ts_micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_micros() as i64);
+    LogRecord { ts_micros, level: LogLevel::Error, message: message.to_owned(), reducer: None }
+}
+
+fn remove_database_files(state: &AppState, entry: &crate::state::DatabaseEntry) {
+    let path = entry.database_path(state.data_dir());
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Err(error) = std::fs::remove_file(&file)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(file = %file.display(), %error, "could not remove a database file");
+        }
+    }
+}
+
+/// Runs database work on the blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(AppError::internal)?
+}
