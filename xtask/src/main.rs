@@ -1,1 +1,66 @@
-fn main() {}
+//! `cargo xtask`: Keel's orchestrator, reached through the alias in `.cargo/config.toml`.
+//!
+//! `warmup` builds the server, the CLI, the precompiled modules and the smoketests binary and records them
+//! in `target/smoketest/manifest.json`; `smoketest` starts shared servers and runs the suite; `qa` is what
+//! CI runs; `bench` measures the machinery; `tidy` checks the tree. Each task lives in its own module,
+//! next to nothing but its flags (`flags.rs`); `main` only dispatches.
+
+mod bench;
+mod flags;
+mod process;
+mod progress;
+mod qa;
+mod smoketest;
+mod tidy;
+mod warmup;
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use clap::{CommandFactory, Parser};
+use xshell::Shell;
+
+use crate::flags::Command;
+
+fn main() -> ExitCode {
+    let flags = flags::Xtask::parse();
+    match run(flags) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(flags: flags::Xtask) -> anyhow::Result<()> {
+    let Some(command) = flags.command else {
+        flags::Xtask::command().print_help()?;
+        return Ok(());
+    };
+    process::install_signal_handler()?;
+    let sh = Shell::new()?;
+    sh.change_dir(project_root());
+    match command {
+        Command::Warmup(it) => it.run(&sh),
+        Command::Smoketest(it) => it.run(&sh),
+        Command::Qa(it) => it.run(&sh),
+        Command::Bench(it) => it.run(&sh),
+        Command::Tidy(it) => it.run(&sh),
+    }
+}
+
+/// The workspace root, one level above this package.
+pub(crate) fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ has a parent")
+        .to_path_buf()
+}
+
+/// The Cargo that runs us (`$CARGO`), so nested builds use the same toolchain.
+pub(crate) fn cargo() -> PathBuf {
+    std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
+}

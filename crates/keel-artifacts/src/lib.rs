@@ -1,1 +1,31 @@
-//! placeholder
+//! Artifact manifest, input hashing and run records shared by the xtask and the smoketest harness.
+//!
+//! `cargo xtask warmup` builds the server, the CLI and the precompiled modules, then records each
+//! artifact in a [`Manifest`] together with a hash of the sources it was built from.
+//! The harness loads that manifest and calls [`Artifact::check_fresh`] before it uses an artifact,
+//! so a stale binary fails with "run `cargo xtask warmup`" instead of testing old code.
+//!
+//! While the suite runs, every test writes a [`TestRecord`] (and every runtime module build a
+//! [`ModuleBuildRecord`]) into the results directory; the xtask reads them back for its summary.
+//!
+//! Modules:
+//! - `root`: finding the workspace root and the well-known paths under `target/`.
+//! - `hashing`: [`hash_inputs`] and [`hash_file`].
+//! - `manifest`: [`Manifest`], [`Artifact`] and freshness checks.
+//! - `records`: [`TestRecord`], [`ModuleBuildRecord`], [`TestMeta`], [`BuildTiming`].
+//! - `errors`: [`ManifestError`] and [`Staleness`].
+
+#![warn(missing_docs)]
+
+mod atomic;
+mod errors;
+mod hashing;
+mod manifest;
+mod records;
+mod root;
+
+pub use errors::{ManifestError, Staleness};
+pub use hashing::{hash_file, hash_inputs};
+pub use manifest::{Artifact, MANIFEST_VERSION, Manifest};
+pub use records::{BuildTiming, ModuleBuildRecord, TestMeta, TestRecord, TestStatus};
+pub use root::{module_wasm_path, smoketest_dir, workspace_root};

@@ -1,0 +1,303 @@
+//! Records exchanged between the smoketests binary and the xtask: results, build records, metadata, timings.
+
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicU64, Ordering},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::{atomic::write_atomic, smoketest_dir};
+
+/// The outcome of one smoketest, written by the harness into `KEEL_SMOKETEST_RESULTS_DIR`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRecord {
+    /// The full test name as libtest-mimic and nextest print it.
+    pub name: String,
+    /// Passed, failed or skipped.
+    pub status: TestStatus,
+    /// Wall time of the test body.
+    pub duration_ms: f64,
+    /// The failure message, for failed tests.
+    pub message: Option<String>,
+    /// Why the test was skipped, for skipped tests.
+    pub skip_reason: Option<String>,
+}
+
+/// How a test ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    /// The test ran and succeeded.
+    Passed,
+    /// The test ran and failed.
+    Failed,
+    /// The test did not run; `skip_reason` says why.
+    Skipped,
+}
+
+/// One runtime module build (`module_code()`), written into `<results dir>/builds`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleBuildRecord {
+    /// The test that built the module.
+    pub test: String,
+    /// The module (crate) name.
+    pub module: String,
+    /// Whether the build used the shared target dir (`USE_SHARED_TARGET_DIR=true`).
+    pub shared_target_dir: bool,
+    /// Wall time of the cargo build.
+    pub duration_ms: f64,
+    /// Crates cargo compiled (not fresh).
+    pub crates_compiled: u32,
+    /// Whether cargo succeeded.
+    pub success: bool,
+}
+
+/// What `smoketests --keel-metadata` prints, one entry per registered test (as a JSON array).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestMeta {
+    /// The full test name.
+    pub name: String,
+    /// The reason the test needs a local server, when it does.
+    pub local_only: Option<String>,
+    /// Free-form tags such as `module_code`.
+    pub tags: Vec<String>,
+}
+
+/// One warmup step, written to `target/smoketest/build-timings.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildTiming {
+    /// The step name, e.g. `binaries` or `modules`.
+    pub step: String,
+    /// Wall time of the step.
+    pub wall_ms: f64,
+    /// Crates cargo compiled (not fresh) in this step.
+    pub crates_compiled: u32,
+    /// Whether nothing had to be compiled.
+    pub fresh: bool,
+}
+
+impl TestRecord {
+    /// Writes the record into `dir` (created if needed), in a file named after the test, atomically.
+    pub fn write(&self, dir: &Path) -> io::Result<()> {
+        let file_name = format!("{}-{}.json", sanitize(&self.name), short_hash(&self.name));
+        write_json(&dir.join(file_name), self)
+    }
+
+    /// Reads every record in `dir`; a missing directory holds no records.
+    pub fn read_all(dir: &Path) -> io::Result<Vec<TestRecord>> {
+        read_json_files(dir)
+    }
+}
+
+impl ModuleBuildRecord {
+    /// The subdirectory of the results directory that holds build records.
+    pub const SUBDIR: &'static str = "builds";
+
+    /// Writes the record into `<results_dir>/builds` under a unique file name, atomically.
+    pub fn write(&self, results_dir: &Path) -> io::Result<()> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |it| it.as_nanos());
+        let unique = format!(
+            "{}:{}:{}:{nanos}:{}",
+            self.test,
+            self.module,
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let file_name = format!("{}-{}.json", sanitize(&self.test), short_hash(&unique));
+        write_json(&results_dir.join(Self::SUBDIR).join(file_name), self)
+    }
+
+    /// Reads every build record under `<results_dir>/builds`.
+    pub fn read_all(results_dir: &Path) -> io::Result<Vec<ModuleBuildRecord>> {
+        read_json_files(&results_dir.join(Self::SUBDIR))
+    }
+}
+
+impl BuildTiming {
+    /// `target/smoketest/build-timings.json` under `root`.
+    pub fn path(root: &Path) -> PathBuf {
+        smoketest_dir(root).join("build-timings.json")
+    }
+
+    /// Writes all timings of one warmup atomically.
+    pub fn save_all(root: &Path, timings: &[BuildTiming]) -> io::Result<()> {
+        write_json(&BuildTiming::path(root), &timings)
+    }
+
+    /// Reads the timings of the last warmup; none when warmup has not run.
+    pub fn load_all(root: &Path) -> io::Result<Vec<BuildTiming>> {
+        match fs::read(BuildTiming::path(root)) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(io::Error::other),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Keeps ASCII letters, digits, `-` and `_`; everything else (such as `::`) becomes `_`.
+fn sanitize(name: &str) -> String {
+    let sanitized: String = name
+        .chars()
+        .map(|it| {
+            if it.is_ascii_alphanumeric() || it == '-' || it == '_' {
+                it
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    if sanitized.is_empty() {
+        "test".to_owned()
+    } else {
+        sanitized
+    }
+}
+
+/// Disambiguates names that sanitize to the same string.
+fn short_hash(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex()[..12].to_owned()
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> io::Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    write_atomic(path, &json)
+}
+
+fn read_json_files<T: DeserializeOwned>(dir: &Path) -> io::Result<Vec<T>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|it| it.to_str()).unwrap_or("");
+        if !name.starts_with('.') && name.ends_with(".json") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let bytes = fs::read(path)?;
+            serde_json::from_slice(&bytes).map_err(|err| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {err}", path.display()),
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, status: TestStatus) -> TestRecord {
+        TestRecord {
+            name: name.to_owned(),
+            status,
+            duration_ms: 1.5,
+            message: None,
+            skip_reason: None,
+        }
+    }
+
+    #[test]
+    fn test_records_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let passed = record("sql::select_works", TestStatus::Passed);
+        let skipped = TestRecord {
+            skip_reason: Some("needs a local server".to_owned()),
+            ..record("restart::keeps_data", TestStatus::Skipped)
+        };
+        passed.write(dir.path()).unwrap();
+        skipped.write(dir.path()).unwrap();
+        let mut records = TestRecord::read_all(dir.path()).unwrap();
+        records.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(records, vec![skipped, passed]);
+    }
+
+    #[test]
+    fn names_that_sanitize_alike_do_not_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        record("a::b", TestStatus::Passed)
+            .write(dir.path())
+            .unwrap();
+        record("a__b", TestStatus::Failed)
+            .write(dir.path())
+            .unwrap();
+        assert_eq!(TestRecord::read_all(dir.path()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn rewriting_a_record_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        record("a", TestStatus::Failed).write(dir.path()).unwrap();
+        record("a", TestStatus::Passed).write(dir.path()).unwrap();
+        assert_eq!(
+            TestRecord::read_all(dir.path()).unwrap(),
+            vec![record("a", TestStatus::Passed)]
+        );
+    }
+
+    #[test]
+    fn missing_results_dir_holds_no_records() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            TestRecord::read_all(&dir.path().join("nope")).unwrap(),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn build_records_round_trip_beside_test_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let build = ModuleBuildRecord {
+            test: "module_code::builds".to_owned(),
+            module: "m".to_owned(),
+            shared_target_dir: true,
+            duration_ms: 10.0,
+            crates_compiled: 3,
+            success: true,
+        };
+        build.write(dir.path()).unwrap();
+        build.write(dir.path()).unwrap();
+        record("a", TestStatus::Passed).write(dir.path()).unwrap();
+        assert_eq!(
+            ModuleBuildRecord::read_all(dir.path()).unwrap(),
+            vec![build.clone(), build]
+        );
+        assert_eq!(TestRecord::read_all(dir.path()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn status_is_lowercase_json() {
+        let json = serde_json::to_string(&record("a", TestStatus::Skipped)).unwrap();
+        assert!(json.contains(r#""status":"skipped""#), "{json}");
+    }
+
+    #[test]
+    fn build_timings_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(BuildTiming::load_all(dir.path()).unwrap(), vec![]);
+        let timings = vec![BuildTiming {
+            step: "modules".to_owned(),
+            wall_ms: 5.0,
+            crates_compiled: 0,
+            fresh: true,
+        }];
+        BuildTiming::save_all(dir.path(), &timings).unwrap();
+        assert_eq!(BuildTiming::load_all(dir.path()).unwrap(), timings);
+    }
+}

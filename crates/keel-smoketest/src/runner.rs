@@ -1,0 +1,192 @@
+//! The test runner: tests register themselves with [`crate::smoketest!`]; [`main`] runs them
+//! with libtest-mimic, so the binary works under `cargo test` and `cargo nextest run` with
+//! `--list`, filters and `--exact`.
+//!
+//! Extra entry points, answered before libtest-mimic sees the arguments:
+//! - `--keel-metadata` prints every test's [`keel_artifacts::TestMeta`] as a JSON array;
+//! - `--keel-bench-overhead N` measures the per-test overhead and prints JSON.
+//!
+//! In remote mode, local-only tests are marked ignored, which both `cargo test` and nextest
+//! report as skipped; the reason is printed here and in the xtask's summary.
+
+use std::panic::AssertUnwindSafe;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use keel_artifacts::{TestMeta, TestRecord, TestStatus};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::env;
+use crate::journal::Scope;
+use crate::smoketest::{Smoketest, stop_process_server};
+
+/// One registered smoketest. Created by [`crate::smoketest!`].
+#[derive(Debug)]
+pub struct TestCase {
+    /// `module_path!()` of the test.
+    pub path: &'static str,
+    /// Function name.
+    pub name: &'static str,
+    /// Why the test needs a local server, if it does.
+    pub local_only: Option<&'static str>,
+    /// Free-form tags.
+    pub tags: &'static [&'static str],
+    /// The test body.
+    pub run: fn() -> crate::TestResult,
+}
+
+inventory::collect!(TestCase);
+
+impl TestCase {
+    /// The test name as listed: the module path without the crate, then the function.
+    pub fn full_name(&self) -> String {
+        match self.path.split_once("::") {
+            Some((_, module)) => format!("{module}::{}", self.name),
+            None => self.name.to_owned(),
+        }
+    }
+}
+
+/// Every registered test, sorted by name.
+pub fn registered() -> Vec<&'static TestCase> {
+    let mut cases: Vec<&TestCase> = inventory::iter::<TestCase>.into_iter().collect();
+    cases.sort_by_key(|case| case.full_name());
+    cases
+}
+
+/// Entry point of a smoketests binary.
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|arg| arg == "--keel-metadata") {
+        let metadata: Vec<TestMeta> = registered()
+            .into_iter()
+            .map(|case| TestMeta {
+                name: case.full_name(),
+                local_only: case.local_only.map(str::to_owned),
+                tags: case.tags.iter().map(|tag| (*tag).to_owned()).collect(),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&metadata).expect("metadata serializes"));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(position) = args.iter().position(|arg| arg == "--keel-bench-overhead") {
+        let iterations = args.get(position + 1).and_then(|n| n.parse().ok()).unwrap_or(50);
+        return bench_overhead(iterations);
+    }
+    install_interrupt_handler();
+    let arguments = Arguments::from_args();
+    let remote = env::is_remote();
+    let cases = registered();
+    if remote && !arguments.list {
+        for case in cases.iter().filter(|case| case.local_only.is_some()) {
+            eprintln!("skipped in remote mode: {} ({})", case.full_name(), case.local_only.unwrap_or_default());
+        }
+    }
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let kind = case.tags.first().copied().unwrap_or_default();
+            Trial::test(case.full_name(), move || run_case(case)).with_kind(kind).with_ignored_flag(remote && case.local_only.is_some())
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&arguments, trials);
+    stop_process_server();
+    conclusion.exit_code()
+}
+
+fn run_case(case: &TestCase) -> Result<(), Failed> {
+    let name = case.full_name();
+    let scope = Scope::new(&name);
+    let _entered = Scope::enter(scope.clone());
+    let started = Instant::now();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(case.run));
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let failure = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(format!("{error:?}")),
+        Err(panic) => Some(format!("panicked: {}", panic_message(&panic))),
+    };
+    let report = scope.finish(failure.as_deref());
+    if let Some(dir) = env::results_dir() {
+        let record = TestRecord {
+            name,
+            status: if failure.is_some() { TestStatus::Failed } else { TestStatus::Passed },
+            duration_ms,
+            message: failure,
+            skip_reason: None,
+        };
+        let _ = record.write(&dir);
+    }
+    match report {
+        None => Ok(()),
+        Some(report) => Err(report.into()),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|message| (*message).to_owned()))
+        .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+/// Ctrl-C or SIGTERM: kill every child process group and remove temp dirs, then exit 130.
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        crate::process::kill_all();
+        crate::temp::remove_all();
+        eprintln!("interrupted: stopped child processes and removed temp dirs");
+        std::process::exit(130);
+    });
+}
+
+/// Measures the per-test overhead: acquire a database and identity, publish the precompiled
+/// `counter`, make the first call (then release, timed apart); and the same module built with
+/// `module_code()` once, for comparison.
+fn bench_overhead(iterations: usize) -> ExitCode {
+    install_interrupt_handler();
+    let scope = Scope::new("bench::overhead");
+    let _entered = Scope::enter(scope.clone());
+    let mut samples_ms = Vec::with_capacity(iterations);
+    let mut release_ms = Vec::with_capacity(iterations);
+    let result = (|| -> anyhow::Result<serde_json::Value> {
+        // The first iteration starts the server when none was handed over; it is not a sample.
+        drop(Smoketest::builder().precompiled_module("counter").build()?);
+        for _ in 0..iterations {
+            let started = Instant::now();
+            let t = Smoketest::builder().precompiled_module("counter").build()?;
+            t.call("increment", serde_json::json!([1]))?;
+            samples_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            let released = Instant::now();
+            drop(t);
+            release_ms.push(released.elapsed().as_secs_f64() * 1000.0);
+        }
+        let counter_source = std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?;
+        let started = Instant::now();
+        let t = Smoketest::builder().module_code(&counter_source).build()?;
+        t.call("increment", serde_json::json!([1]))?;
+        let module_code_ms = started.elapsed().as_secs_f64() * 1000.0;
+        drop(t);
+        Ok(serde_json::json!({
+            "iterations": iterations,
+            "samples_ms": samples_ms,
+            "release_ms": release_ms,
+            "module_code_ms": module_code_ms,
+            "shared_target_dir": env::use_shared_target_dir(),
+        }))
+    })();
+    stop_process_server();
+    let failure = result.as_ref().err().map(|error| format!("{error:?}"));
+    let _ = scope.finish(failure.as_deref());
+    match result {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: bench failed: {error:?}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,499 @@
+//! [`Smoketest`]: one test's isolated view of a Keel server, and its builder.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use keel_api::http::{CallResult, DatabaseInfo, LogRecord, PublishResult, SqlResult};
+use keel_client::Client;
+use serde_json::Value;
+
+use crate::cli::{self, CliOutput};
+use crate::env;
+use crate::errors::SmoketestError;
+use crate::journal::Scope;
+use crate::module_code::{self, ModuleCode};
+use crate::modules;
+use crate::pool::{Pool, PooledDatabase};
+use crate::server::LocalServer;
+use crate::temp::{TempDir, random_suffix};
+
+/// Configures a [`Smoketest`]. Start with [`Smoketest::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SmoketestBuilder {
+    module: Option<ModuleSource>,
+    autopublish: bool,
+    local_server: Option<&'static str>,
+    server_url: Option<String>,
+    server_args: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum ModuleSource {
+    Precompiled(String),
+    Code(ModuleCode),
+}
+
+/// One test's view of a Keel server: its own identity, its own database (from the pool when
+/// the server is shared), its own CLI config. Everything it does is journaled for the failure
+/// report. Dropping it wipes and returns the database, or deletes it on a remote server.
+pub struct Smoketest {
+    scope: Arc<Scope>,
+    server: Server,
+    client: Client,
+    identity: String,
+    db: String,
+    extra_databases: Vec<String>,
+    wasm: Option<Arc<Vec<u8>>>,
+    module_name: Option<String>,
+    published: bool,
+    config_path: Option<PathBuf>,
+}
+
+/// Another identity on the same server, for permission tests.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    client: Client,
+    identity: String,
+}
+
+enum Server {
+    /// A server the run does not control: databases are deleted at the end.
+    Remote,
+    /// A server shared by many tests: databases go back to the pool.
+    Shared(Arc<Pool>),
+    /// A server owned by this test.
+    Private(Box<LocalServer>),
+}
+
+/// The server this process spawns when nobody handed one over, shared by its tests.
+static PROCESS_SERVER: Mutex<Option<(LocalServer, TempDir)>> = Mutex::new(None);
+
+impl Smoketest {
+    /// A builder with no module and autopublish on.
+    pub fn builder() -> SmoketestBuilder {
+        SmoketestBuilder { module: None, autopublish: true, local_server: None, server_url: None, server_args: Vec::new() }
+    }
+
+    /// The test's database name.
+    pub fn db(&self) -> &str {
+        &self.db
+    }
+
+    /// The test's identity id.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The server URL.
+    pub fn server_url(&self) -> &str {
+        self.client.base_url()
+    }
+
+    /// The typed client, authenticated as the test's identity.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The bytes of the current module.
+    pub fn module_bytes(&self) -> Result<Arc<Vec<u8>>, SmoketestError> {
+        self.wasm.clone().ok_or(SmoketestError::NoModule)
+    }
+
+    /// Calls a reducer on the test's database.
+    pub fn call(&self, reducer: &str, args: Value) -> Result<CallResult, SmoketestError> {
+        let action = format!("call {reducer} {args} on {}", self.db);
+        self.journaled(action, || self.client.call(&self.db, reducer, &args))
+    }
+
+    /// Runs SQL on the test's database.
+    pub fn sql(&self, query: &str) -> Result<SqlResult, SmoketestError> {
+        self.journaled(format!("sql {query:?} on {}", self.db), || self.client.sql(&self.db, query))
+    }
+
+    /// Runs SQL and formats the result as the CLI does.
+    pub fn sql_table(&self, query: &str) -> Result<String, SmoketestError> {
+        Ok(keel_client::table::format_sql(&self.sql(query)?))
+    }
+
+    /// Runs SQL and compares the formatted table with `expected` (trailing spaces and blank
+    /// edges ignored).
+    pub fn assert_sql(&self, query: &str, expected: &str) -> Result<(), SmoketestError> {
+        let actual = normalize_table(&self.sql_table(query)?);
+        let expected = normalize_table(expected);
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(SmoketestError::SqlMismatch { query: query.to_owned(), expected, actual })
+        }
+    }
+
+    /// The messages of the last `n` log records of the test's database.
+    pub fn logs(&self, n: usize) -> Result<Vec<String>, SmoketestError> {
+        Ok(self.log_records(n)?.into_iter().map(|record| record.message).collect())
+    }
+
+    /// The last `n` log records of the test's database.
+    pub fn log_records(&self, n: usize) -> Result<Vec<LogRecord>, SmoketestError> {
+        self.journaled(format!("logs -n {n} of {}", self.db), || self.client.logs(&self.db, n))
+    }
+
+    /// The schema of the test's database.
+    pub fn describe(&self) -> Result<DatabaseInfo, SmoketestError> {
+        self.journaled(format!("describe {}", self.db), || self.client.describe(&self.db))
+    }
+
+    /// Publishes the current module to the test's database (create or automatic migration).
+    pub fn publish(&mut self) -> Result<PublishResult, SmoketestError> {
+        let db = self.db.clone();
+        self.publish_to(&db, false)
+    }
+
+    /// Publishes the current module with `clear`: the data is wiped.
+    pub fn publish_clear(&mut self) -> Result<PublishResult, SmoketestError> {
+        let db = self.db.clone();
+        self.publish_to(&db, true)
+    }
+
+    /// Publishes the current module to `db` (one of the test's databases).
+    pub fn publish_to(&mut self, db: &str, clear: bool) -> Result<PublishResult, SmoketestError> {
+        let wasm = self.module_bytes()?;
+        let module = self.module_name.clone().unwrap_or_default();
+        let result = self.journaled(format!("publish {module} to {db}{}", if clear { " (clear)" } else { "" }), || self.client.publish(db, &wasm, clear));
+        if result.is_ok() && db == self.db {
+            self.published = true;
+        }
+        result
+    }
+
+    /// Switches to another precompiled module; [`Smoketest::publish`] then updates the database.
+    pub fn use_precompiled_module(&mut self, name: &str) -> Result<(), SmoketestError> {
+        self.wasm = Some(modules::precompiled(name)?);
+        self.module_name = Some(name.to_owned());
+        Ok(())
+    }
+
+    /// Switches to a module compiled from `source` now (the slow path; prefer precompiled).
+    pub fn use_module_code(&mut self, source: &str) -> Result<(), SmoketestError> {
+        let code = ModuleCode { source: source.to_owned(), dependencies: String::new() };
+        self.wasm = Some(Arc::new(module_code::build(&self.scope, &code)?));
+        self.module_name = Some("module_code".to_owned());
+        Ok(())
+    }
+
+    /// A fresh database name for this test, deleted when the test ends.
+    pub fn new_database(&mut self) -> String {
+        let name = database_name(self.scope.name());
+        self.scope.note_database(&name);
+        self.extra_databases.push(name.clone());
+        name
+    }
+
+    /// A second identity on the same server.
+    pub fn new_identity(&self) -> Result<Identity, SmoketestError> {
+        let anonymous = self.client.without_token();
+        let created = self.journaled_value("create identity", || anonymous.create_identity())?;
+        Ok(Identity { client: anonymous.with_token(&created.token), identity: created.identity })
+    }
+
+    /// Restarts the test's private server gracefully (SIGTERM) on the same data dir.
+    pub fn restart_server(&mut self) -> Result<(), SmoketestError> {
+        self.restart(false)
+    }
+
+    /// Kills the test's private server with SIGKILL and starts it again on the same data dir.
+    pub fn crash_server(&mut self) -> Result<(), SmoketestError> {
+        self.restart(true)
+    }
+
+    fn restart(&mut self, crash: bool) -> Result<(), SmoketestError> {
+        let Server::Private(server) = &mut self.server else {
+            return Err(SmoketestError::NeedsLocalServer("restarting the server; build with .local_server(\"reason\")"));
+        };
+        self.scope.record(if crash { "kill -9 the server and start it again" } else { "restart the server" });
+        if crash { server.crash_and_restart()? } else { server.restart()? }
+        let token = self.client.token().unwrap_or_default().to_owned();
+        self.client = client_for(server.url())?.with_token(&token);
+        self.config_path = None;
+        Ok(())
+    }
+
+    /// Runs the real `keel` CLI with this test's config; fails unless it exits with 0.
+    pub fn cli<I, S>(&mut self, args: I) -> Result<CliOutput, SmoketestError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let output = self.cli_output(args)?;
+        if output.success() { Ok(output) } else { Err(SmoketestError::Cli(output)) }
+    }
+
+    /// Runs the real `keel` CLI with this test's config and returns its output, whatever the
+    /// exit code.
+    pub fn cli_output<I, S>(&mut self, args: I) -> Result<CliOutput, SmoketestError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let args: Vec<String> = args.into_iter().map(|arg| arg.as_ref().to_owned()).collect();
+        let config = self.config_path()?;
+        let output = cli::run(&config, &args)?;
+        self.scope.record(format!("{output:?}").replace('\n', "\n    "));
+        Ok(output)
+    }
+
+    /// The test's CLI config file (server and token), written on first use.
+    pub fn config_path(&mut self) -> Result<PathBuf, SmoketestError> {
+        if let Some(path) = &self.config_path {
+            return Ok(path.clone());
+        }
+        let dir = self.scope.temp_dir()?.join(format!("cli-{}", random_suffix()));
+        std::fs::create_dir_all(&dir).map_err(SmoketestError::io(format!("create {}", dir.display())))?;
+        let path = dir.join("config.toml");
+        let contents = format!(
+            "server = {:?}\nidentity = {:?}\ntoken = {:?}\n",
+            self.client.base_url(),
+            self.identity,
+            self.client.token().unwrap_or_default()
+        );
+        std::fs::write(&path, contents).map_err(SmoketestError::io(format!("write {}", path.display())))?;
+        self.config_path = Some(path.clone());
+        Ok(path)
+    }
+
+    /// A directory of this test's own, removed when the test passes.
+    pub fn temp_dir(&self) -> Result<PathBuf, SmoketestError> {
+        self.scope.temp_dir()
+    }
+
+    /// Waits until `condition` holds; see [`crate::wait_until`].
+    pub fn wait_until<E: Into<anyhow::Error>>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        condition: impl FnMut() -> Result<bool, E>,
+    ) -> anyhow::Result<()> {
+        self.scope.record(format!("wait until {what} (at most {timeout:?})"));
+        crate::wait::wait_until(what, timeout, condition)
+    }
+
+    fn journaled<T: std::fmt::Debug>(&self, action: String, work: impl FnOnce() -> Result<T, keel_client::ClientError>) -> Result<T, SmoketestError> {
+        let result = work();
+        match &result {
+            Ok(value) => self.scope.record(format!("{action} -> ok {}", brief(value))),
+            Err(error) => self.scope.record(format!("{action} -> error: {error}")),
+        }
+        result.map_err(|source| SmoketestError::Client { action, source })
+    }
+
+    fn journaled_value<T: std::fmt::Debug>(&self, action: &str, work: impl FnOnce() -> Result<T, keel_client::ClientError>) -> Result<T, SmoketestError> {
+        self.journaled(action.to_owned(), work)
+    }
+}
+
+impl Drop for Smoketest {
+    fn drop(&mut self) {
+        for database in std::mem::take(&mut self.extra_databases) {
+            let _ = self.client.delete(&database);
+        }
+        match &self.server {
+            Server::Remote => {
+                let _ = self.client.delete(&self.db);
+            }
+            Server::Shared(pool) if self.published => {
+                if self.client.reset(&self.db).is_ok() {
+                    pool.give(PooledDatabase {
+                        name: self.db.clone(),
+                        identity: self.identity.clone(),
+                        token: self.client.token().unwrap_or_default().to_owned(),
+                    });
+                }
+            }
+            Server::Shared(_) | Server::Private(_) => {}
+        }
+    }
+}
+
+impl Identity {
+    /// The identity id.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// A client authenticated as this identity.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl SmoketestBuilder {
+    /// Uses the precompiled module built from `modules/<name>`.
+    pub fn precompiled_module(mut self, name: &str) -> SmoketestBuilder {
+        self.module = Some(ModuleSource::Precompiled(name.to_owned()));
+        self
+    }
+
+    /// Compiles `source` (the body of a module's `src/lib.rs`) at run time.
+    pub fn module_code(mut self, source: &str) -> SmoketestBuilder {
+        self.module = Some(ModuleSource::Code(ModuleCode { source: source.to_owned(), dependencies: String::new() }));
+        self
+    }
+
+    /// Extra `[dependencies]` lines for [`SmoketestBuilder::module_code`].
+    pub fn module_dependencies(mut self, dependencies: &str) -> SmoketestBuilder {
+        if let Some(ModuleSource::Code(code)) = &mut self.module {
+            code.dependencies = dependencies.to_owned();
+        }
+        self
+    }
+
+    /// Whether `build` publishes the module (default true).
+    pub fn autopublish(mut self, autopublish: bool) -> SmoketestBuilder {
+        self.autopublish = autopublish;
+        self
+    }
+
+    /// Requires a private local server (for restarts, server flags); `reason` shows in errors.
+    /// Such tests must be declared `#[local_only = "..."]` so remote runs skip them.
+    pub fn local_server(mut self, reason: &'static str) -> SmoketestBuilder {
+        self.local_server = Some(reason);
+        self
+    }
+
+    /// Extra flags for the private local server (implies [`SmoketestBuilder::local_server`]).
+    pub fn server_args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> SmoketestBuilder {
+        self.server_args.extend(args.into_iter().map(Into::into));
+        self.local_server.get_or_insert("custom server flags");
+        self
+    }
+
+    /// Targets this server instead of the one the environment names.
+    pub fn server_url(mut self, url: &str) -> SmoketestBuilder {
+        self.server_url = Some(url.to_owned());
+        self
+    }
+
+    /// Acquires a server, an identity and a database, and publishes the module if asked.
+    pub fn build(self) -> Result<Smoketest, SmoketestError> {
+        let scope = Scope::current();
+        let (server, url) = acquire_server(&self, &scope)?;
+        let client = client_for(&url)?;
+        let db = database_name(scope.name());
+        let pooled = match &server {
+            Server::Shared(pool) => take_pooled(pool, &client, &db, &scope),
+            _ => None,
+        };
+        let (client, identity) = match pooled {
+            Some(entry) => (client.with_token(&entry.token), entry.identity),
+            None => {
+                let created = client.create_identity().map_err(|source| SmoketestError::Client { action: "create an identity".to_owned(), source })?;
+                (client.with_token(&created.token), created.identity)
+            }
+        };
+        scope.note_database(&db);
+        scope.record(format!("server {url}, identity {identity}, database {db}"));
+        let mut smoketest = Smoketest {
+            scope,
+            server,
+            client,
+            identity,
+            db,
+            extra_databases: Vec::new(),
+            wasm: None,
+            module_name: None,
+            published: false,
+            config_path: None,
+        };
+        match self.module {
+            Some(ModuleSource::Precompiled(name)) => smoketest.use_precompiled_module(&name)?,
+            Some(ModuleSource::Code(code)) => {
+                smoketest.wasm = Some(Arc::new(module_code::build(&smoketest.scope, &code)?));
+                smoketest.module_name = Some("module_code".to_owned());
+            }
+            None => {}
+        }
+        if self.autopublish && smoketest.wasm.is_some() {
+            smoketest.publish()?;
+        }
+        Ok(smoketest)
+    }
+}
+
+fn acquire_server(builder: &SmoketestBuilder, scope: &Scope) -> Result<(Server, String), SmoketestError> {
+    if let Some(url) = &builder.server_url {
+        return Ok((Server::Remote, url.clone()));
+    }
+    let remote = env::remote_server();
+    if let Some(reason) = builder.local_server
+        && remote.is_some()
+    {
+        return Err(SmoketestError::NeedsLocalServer(reason));
+    }
+    if builder.local_server.is_some() || (env::fresh_server() && remote.is_none()) {
+        let dir = scope.temp_dir()?.join(format!("server-{}", random_suffix()));
+        let server = LocalServer::start(&dir, &builder.server_args)?;
+        scope.watch_log(server.log_path().to_owned(), false);
+        let url = server.url().to_owned();
+        return Ok((Server::Private(Box::new(server)), url));
+    }
+    if let Some(url) = remote {
+        return Ok((Server::Remote, url));
+    }
+    let shared = env::shared_servers();
+    if !shared.is_empty() {
+        let index = blake3::hash(scope.name().as_bytes()).as_bytes()[0] as usize % shared.len();
+        let (url, log) = shared[index].clone();
+        if let Some(log) = log {
+            scope.watch_log(log, true);
+        }
+        return Ok((Server::Shared(Pool::for_server(&url, env::pool_dir())), url));
+    }
+    let mut process_server = PROCESS_SERVER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if process_server.is_none() {
+        let dir = TempDir::new("server")?;
+        let server = LocalServer::start(dir.path(), &[])?;
+        *process_server = Some((server, dir));
+    }
+    let (server, _) = process_server.as_ref().expect("started above");
+    scope.watch_log(server.log_path().to_owned(), true);
+    let url = server.url().to_owned();
+    Ok((Server::Shared(Pool::for_server(&url, None)), url))
+}
+
+/// Stops the server this process spawned, if any (the runner calls it at exit).
+pub(crate) fn stop_process_server() {
+    PROCESS_SERVER.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+}
+
+fn take_pooled(pool: &Pool, client: &Client, db: &str, scope: &Scope) -> Option<PooledDatabase> {
+    while let Some(entry) = pool.take() {
+        let owner = client.with_token(&entry.token);
+        match owner.rename(&entry.name, db) {
+            Ok(_) => {
+                scope.record(format!("pooled database {} renamed to {db}", entry.name));
+                return Some(entry);
+            }
+            Err(error) => scope.record(format!("pooled database {} unusable ({error}); trying the next", entry.name)),
+        }
+    }
+    None
+}
+
+fn client_for(url: &str) -> Result<Client, SmoketestError> {
+    Client::new(url).map_err(|source| SmoketestError::Client { action: format!("connect to {url}"), source })
+}
+
+/// `<test name prefix>-<random>`: unique, and tells which test made it.
+fn database_name(test_name: &str) -> String {
+    format!("{}-{}", keel_api::DatabaseName::sanitize_prefix(test_name, 48), random_suffix())
+}
+
+fn normalize_table(table: &str) -> String {
+    table.trim_matches('\n').lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
+fn brief(value: &impl std::fmt::Debug) -> String {
+    let text = format!("{value:?}");
+    if text.len() > 300 { format!("{}...", &text[..text.floor_char_boundary(300)]) } else { text }
+}

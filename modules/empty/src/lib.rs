@@ -1,0 +1,3 @@
+//! Fixture `empty`: no tables, no reducers.
+
+keel_module::module! {}

@@ -1,0 +1,256 @@
+//! `cargo xtask bench`: measure the smoke-test machinery side by side, print a table, write bench.json.
+//!
+//! Measured in one run, so ratios compare like with like: per-test overhead (from
+//! `smoketests --keel-bench-overhead N`), the suite at `-j 16` vs `-j 1` vs the sum of test durations,
+//! runtime module builds in the shared vs isolated target dir, a warm no-op warmup, and the peer
+//! baseline (`KEEL_SMOKETEST_FRESH_SERVER=1`, a server process per test) vs the shared servers.
+
+use std::{fs, time::Instant};
+
+use anyhow::Context;
+use keel_artifacts::smoketest_dir;
+use serde_json::{Value, json};
+use xshell::{Shell, cmd};
+
+use crate::{
+    flags, process, project_root,
+    smoketest::{self, SharedServers, SuiteReport},
+    warmup::{self, WarmupPlan},
+};
+
+impl flags::Bench {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let root = project_root();
+        let out_dir = smoketest_dir(&root);
+        let first = warmup::warmup(sh, WarmupPlan { server: true })
+            .context("warm up before benchmarking")?;
+        let started = Instant::now();
+        let again = warmup::warmup(sh, WarmupPlan { server: true }).context("warm no-op warmup")?;
+        let noop_warmup_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let noop_compiled: u32 = again.timings.iter().map(|it| it.crates_compiled).sum();
+
+        let overhead = measure_overhead(sh, &first.test_binary, self.samples, &out_dir)
+            .context("measure per-test overhead")?;
+
+        let suite = |jobs: u32,
+                     filters: &[String],
+                     shared: bool,
+                     env: &[(&str, &str)]|
+         -> anyhow::Result<SuiteReport> {
+            let mut flags = flags::Smoketest::qa_default();
+            flags.no_build = true;
+            flags.jobs = jobs;
+            flags.filters = filters.to_vec();
+            flags.shared_target_dir = shared;
+            eprintln!(
+                "\n==> bench: suite -j {jobs} filters {filters:?} shared target dir {shared} env {env:?}"
+            );
+            smoketest::run_suite(sh, &flags, env)
+        };
+        let parallel = suite(16, &self.filters, true, &[])?;
+        let serial = suite(1, &self.filters, true, &[])?;
+        let fresh_servers = suite(
+            16,
+            &self.filters,
+            true,
+            &[("KEEL_SMOKETEST_FRESH_SERVER", "1")],
+        )?;
+        let module_code = ["module_code::".to_owned()];
+        let shared_builds = suite(16, &module_code, true, &[])?;
+        let isolated_builds = suite(16, &module_code, false, &[])?;
+
+        let suite_json = |report: &SuiteReport| {
+            json!({
+                "wall_ms": report.wall.as_secs_f64() * 1000.0,
+                "tests": report.summary.outcomes.len(),
+                "failed": report.summary.n_failed(),
+                "sum_of_test_durations_ms": report.summary.total_duration_ms(),
+                "module_builds_ms": report.builds.iter().map(|it| it.duration_ms).fold(0.0, |total, it| total + it),
+                "module_builds": report.builds.len(),
+            })
+        };
+        let wall_ms = |report: &SuiteReport| report.wall.as_secs_f64() * 1000.0;
+        let builds_ms = |report: &SuiteReport| {
+            report
+                .builds
+                .iter()
+                .map(|it| it.duration_ms)
+                .fold(0.0, |total, it| total + it)
+        };
+        let bench = json!({
+            "per_test_overhead": overhead,
+            "suite": {
+                "j16": suite_json(&parallel),
+                "j1": suite_json(&serial),
+                "ratio_j1_over_j16": ratio(wall_ms(&serial), wall_ms(&parallel)),
+                "ratio_sum_of_durations_over_j16": ratio(parallel.summary.total_duration_ms(), wall_ms(&parallel)),
+            },
+            "module_builds": {
+                "shared": suite_json(&shared_builds),
+                "isolated": suite_json(&isolated_builds),
+                "ratio_isolated_over_shared": ratio(builds_ms(&isolated_builds), builds_ms(&shared_builds)),
+            },
+            "warm_noop_warmup": { "wall_ms": noop_warmup_ms, "crates_compiled": noop_compiled },
+            "peer_baseline": {
+                "fresh_server_per_test": suite_json(&fresh_servers),
+                "shared_servers": suite_json(&parallel),
+                "ratio_fresh_over_shared": ratio(wall_ms(&fresh_servers), wall_ms(&parallel)),
+            },
+        });
+        let path = out_dir.join("bench.json");
+        fs::create_dir_all(&out_dir).with_context(|| format!("create {}", out_dir.display()))?;
+        fs::write(&path, serde_json::to_string_pretty(&bench)?)
+            .with_context(|| format!("write {}", path.display()))?;
+        print_table(&bench);
+        eprintln!("\nwritten: {}", path.display());
+        Ok(())
+    }
+}
+
+/// Runs `smoketests --keel-bench-overhead N` against a shared server and adds median and p95 to every sample list.
+fn measure_overhead(
+    sh: &Shell,
+    test_binary: &std::path::Path,
+    samples: u32,
+    out_dir: &std::path::Path,
+) -> anyhow::Result<Value> {
+    let root = project_root();
+    let binary = root.join("target/release/keel-standalone");
+    let servers = SharedServers::start(&binary, &out_dir.join("servers"), 1)?;
+    let samples = samples.to_string();
+    let pool_dir = out_dir.join("pool");
+    let results_dir = out_dir.join("bench-results");
+    let command = cmd!(sh, "{test_binary} --keel-bench-overhead {samples}")
+        .env("KEEL_SMOKETEST_SERVERS", servers.urls())
+        .env("KEEL_SMOKETEST_SERVER_LOGS", servers.logs())
+        .env("KEEL_SMOKETEST_POOL_DIR", &pool_dir)
+        .env("KEEL_SMOKETEST_RESULTS_DIR", &results_dir)
+        .env("KEEL_WORKSPACE_ROOT", &root)
+        .env_remove("KEEL_REMOTE_SERVER");
+    let output = process::read(command)?;
+    drop(servers);
+    let raw: Value =
+        serde_json::from_str(&output).context("parse the --keel-bench-overhead JSON")?;
+    Ok(with_statistics(raw))
+}
+
+/// Adds `<key>_median` and `<key>_p95` next to each array of numbers in a JSON object.
+pub(crate) fn with_statistics(raw: Value) -> Value {
+    let Value::Object(map) = raw else { return raw };
+    let mut out = map.clone();
+    for (key, value) in &map {
+        let Some(items) = value.as_array() else {
+            continue;
+        };
+        let mut numbers: Vec<f64> = items.iter().filter_map(Value::as_f64).collect();
+        if numbers.is_empty() || numbers.len() != items.len() {
+            continue;
+        }
+        numbers.sort_by(f64::total_cmp);
+        out.insert(format!("{key}_median"), json!(percentile(&numbers, 50.0)));
+        out.insert(format!("{key}_p95"), json!(percentile(&numbers, 95.0)));
+    }
+    Value::Object(out)
+}
+
+/// Nearest-rank percentile of sorted, non-empty `numbers`.
+pub(crate) fn percentile(sorted: &[f64], percent: f64) -> f64 {
+    let rank = ((percent / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0).then(|| numerator / denominator)
+}
+
+fn print_table(bench: &Value) {
+    let row = |label: &str, value: &Value| {
+        let text = match (value.as_u64(), value.as_f64()) {
+            (Some(integer), _) => integer.to_string(),
+            (None, Some(number)) => format!("{number:.2}"),
+            (None, None) => value.to_string(),
+        };
+        eprintln!("{label:<48} {text:>12}");
+    };
+    eprintln!("\n{:<48} {:>12}", "benchmark", "value");
+    let overhead = &bench["per_test_overhead"];
+    row(
+        "per-test overhead median (ms)",
+        &overhead["samples_ms_median"],
+    );
+    row("per-test overhead p95 (ms)", &overhead["samples_ms_p95"]);
+    if let Value::Object(map) = overhead {
+        for (key, value) in map {
+            if key.ends_with("_median") && key != "samples_ms_median" {
+                row(&format!("{key} (ms)"), value);
+            }
+        }
+    }
+    row("suite wall -j16 (ms)", &bench["suite"]["j16"]["wall_ms"]);
+    row("suite wall -j1 (ms)", &bench["suite"]["j1"]["wall_ms"]);
+    row(
+        "sum of test durations (ms)",
+        &bench["suite"]["j16"]["sum_of_test_durations_ms"],
+    );
+    row("ratio -j1 / -j16", &bench["suite"]["ratio_j1_over_j16"]);
+    row(
+        "ratio sum of durations / -j16",
+        &bench["suite"]["ratio_sum_of_durations_over_j16"],
+    );
+    row(
+        "module builds shared (ms)",
+        &bench["module_builds"]["shared"]["module_builds_ms"],
+    );
+    row(
+        "module builds isolated (ms)",
+        &bench["module_builds"]["isolated"]["module_builds_ms"],
+    );
+    row(
+        "ratio isolated / shared",
+        &bench["module_builds"]["ratio_isolated_over_shared"],
+    );
+    row(
+        "warm no-op warmup (ms)",
+        &bench["warm_noop_warmup"]["wall_ms"],
+    );
+    row(
+        "warm no-op warmup crates compiled",
+        &bench["warm_noop_warmup"]["crates_compiled"],
+    );
+    row(
+        "suite, fresh server per test (ms)",
+        &bench["peer_baseline"]["fresh_server_per_test"]["wall_ms"],
+    );
+    row(
+        "suite, shared servers (ms)",
+        &bench["peer_baseline"]["shared_servers"]["wall_ms"],
+    );
+    row(
+        "ratio fresh / shared",
+        &bench["peer_baseline"]["ratio_fresh_over_shared"],
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_are_added_to_number_arrays() {
+        let raw =
+            json!({"samples_ms": [5.0, 1.0, 3.0, 2.0, 4.0], "module_code_ms": [10.0], "note": "x"});
+        let out = with_statistics(raw);
+        assert_eq!(out["samples_ms_median"], json!(3.0));
+        assert_eq!(out["samples_ms_p95"], json!(5.0));
+        assert_eq!(out["module_code_ms_median"], json!(10.0));
+        assert!(out.get("note_median").is_none());
+    }
+
+    #[test]
+    fn percentile_uses_nearest_rank() {
+        let sorted: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(percentile(&sorted, 50.0), 10.0);
+        assert_eq!(percentile(&sorted, 95.0), 19.0);
+        assert_eq!(percentile(&[7.0], 95.0), 7.0);
+    }
+}

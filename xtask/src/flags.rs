@@ -1,0 +1,215 @@
+//! The command line of `cargo xtask`, declared once with clap derive; each `///` line is help text.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Keel's orchestrator: builds artifacts, runs the smoketests, checks the tree.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+pub(crate) struct Xtask {
+    /// The task to run; without one, the list of tasks is printed.
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+/// The tasks.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Build everything the smoketests need and record it in target/smoketest/manifest.json.
+    Warmup(Warmup),
+    /// Warm up, start shared servers, run the smoketests and print a summary.
+    Smoketest(Smoketest),
+    /// Formatting, lints, unit tests and the smoketests: what CI runs.
+    Qa(Qa),
+    /// Measure the smoke-test machinery and write target/smoketest/bench.json.
+    Bench(Bench),
+    /// Check the tree's hygiene rules (module docs, whitespace, no shell strings, ...).
+    Tidy(Tidy),
+}
+
+/// Flags of `cargo xtask warmup`.
+#[derive(Debug, Args)]
+pub(crate) struct Warmup {
+    /// Whether runtime module builds share target/smoketest-modules (accepted for symmetry with
+    /// `smoketest`; warmup builds the same artifacts either way).
+    #[arg(long, env = "USE_SHARED_TARGET_DIR", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    pub(crate) shared_target_dir: bool,
+}
+
+/// Flags of `cargo xtask smoketest`.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct Smoketest {
+    /// Run only tests whose names contain one of these filters.
+    pub(crate) filters: Vec<String>,
+    /// Run against this remote server instead of local ones (passed to the tests as KEEL_REMOTE_SERVER).
+    #[arg(long, env = "KEEL_REMOTE_SERVER", value_name = "URL")]
+    pub(crate) server: Option<String>,
+    /// Tests run in parallel.
+    #[arg(short = 'j', long = "jobs", default_value_t = 16, value_name = "N")]
+    pub(crate) jobs: u32,
+    /// Stop at the first failing test (the default runs everything).
+    #[arg(long)]
+    pub(crate) fail_fast: bool,
+    /// Do not build; use the artifacts of the last warmup.
+    #[arg(long)]
+    pub(crate) no_build: bool,
+    /// Where to write the JUnit XML report [default: target/smoketest/junit.xml].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) junit: Option<PathBuf>,
+    /// Whether runtime module builds share target/smoketest-modules and the global CARGO_HOME.
+    #[arg(long, env = "USE_SHARED_TARGET_DIR", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    pub(crate) shared_target_dir: bool,
+    /// Number of shared local servers to start.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) servers: u32,
+    /// Extra arguments for the test binary (after `--`), such as `--exact` or `--skip NAME`.
+    #[arg(last = true)]
+    pub(crate) extra_args: Vec<String>,
+}
+
+/// Flags of `cargo xtask qa`.
+#[derive(Debug, Args)]
+pub(crate) struct Qa {
+    /// Stop after the unit tests, without running the smoketests.
+    #[arg(long)]
+    pub(crate) skip_smoketest: bool,
+}
+
+/// Flags of `cargo xtask bench`.
+#[derive(Debug, Args)]
+pub(crate) struct Bench {
+    /// Samples for the per-test overhead measurement.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub(crate) samples: u32,
+    /// Restrict the suite-level comparisons to tests matching these filters.
+    pub(crate) filters: Vec<String>,
+}
+
+/// Flags of `cargo xtask tidy`.
+#[derive(Debug, Args)]
+pub(crate) struct Tidy {}
+
+/// Where the tests run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Shared local servers started by the xtask.
+    Local {
+        /// How many.
+        servers: u32,
+    },
+    /// A server somebody else runs.
+    Remote {
+        /// Its URL.
+        url: String,
+    },
+}
+
+impl Smoketest {
+    /// Local servers or the remote one.
+    pub(crate) fn target(&self) -> Target {
+        match &self.server {
+            Some(url) => Target::Remote { url: url.clone() },
+            None => Target::Local {
+                servers: self.servers,
+            },
+        }
+    }
+
+    /// The smoketest run `cargo xtask qa` performs: everything, with default settings.
+    pub(crate) fn qa_default() -> Smoketest {
+        Smoketest {
+            filters: Vec::new(),
+            server: None,
+            jobs: 16,
+            fail_fast: false,
+            no_build: false,
+            junit: None,
+            shared_target_dir: true,
+            servers: 1,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Xtask, clap::Error> {
+        Xtask::try_parse_from(std::iter::once("xtask").chain(args.iter().copied()))
+    }
+
+    fn smoketest(args: &[&str]) -> Smoketest {
+        match parse(args).unwrap().command {
+            Some(Command::Smoketest(it)) => it,
+            other => panic!("not a smoketest command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_arguments_means_no_task() {
+        assert!(parse(&[]).unwrap().command.is_none());
+    }
+
+    #[test]
+    fn smoketest_defaults() {
+        let flags = smoketest(&["smoketest"]);
+        assert_eq!(flags.jobs, 16);
+        assert!(!flags.fail_fast && !flags.no_build);
+        assert_eq!(flags.target(), Target::Local { servers: 1 });
+        assert!(flags.filters.is_empty() && flags.extra_args.is_empty());
+    }
+
+    #[test]
+    fn smoketest_all_flags() {
+        let flags = smoketest(&[
+            "smoketest",
+            "sql::",
+            "cli::",
+            "--server",
+            "http://example.test:3000",
+            "-j",
+            "4",
+            "--fail-fast",
+            "--no-build",
+            "--junit",
+            "out.xml",
+            "--shared-target-dir",
+            "false",
+            "--",
+            "--exact",
+        ]);
+        assert_eq!(flags.filters, ["sql::", "cli::"]);
+        assert_eq!(
+            flags.target(),
+            Target::Remote {
+                url: "http://example.test:3000".to_owned()
+            }
+        );
+        assert_eq!(flags.jobs, 4);
+        assert!(flags.fail_fast && flags.no_build && !flags.shared_target_dir);
+        assert_eq!(flags.junit, Some(PathBuf::from("out.xml")));
+        assert_eq!(flags.extra_args, ["--exact"]);
+    }
+
+    #[test]
+    fn zero_servers_is_refused() {
+        assert!(parse(&["smoketest", "--servers", "0"]).is_err());
+        assert_eq!(
+            smoketest(&["smoketest", "--servers", "3"]).target(),
+            Target::Local { servers: 3 }
+        );
+    }
+
+    #[test]
+    fn warmup_takes_a_boolean() {
+        assert!(parse(&["warmup", "--shared-target-dir", "maybe"]).is_err());
+        assert!(parse(&["warmup", "--shared-target-dir", "false"]).is_ok());
+    }
+
+    #[test]
+    fn unknown_task_is_refused() {
+        assert!(parse(&["frobnicate"]).is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! `cargo xtask smoketest`: warm up, start shared servers, run the suite, summarise, report.
+//!
+//! Submodules: `runner` picks nextest or `cargo test` and their arguments, `servers` owns the shared
+//! local servers, `summary` merges test records with `--keel-metadata` and writes the reports.
+
+mod runner;
+mod servers;
+mod summary;
+
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+    process::ExitStatus,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use keel_artifacts::{
+    BuildTiming, Manifest, ModuleBuildRecord, TestMeta, TestRecord, TestStatus, smoketest_dir,
+};
+use xshell::{Shell, cmd};
+
+pub(crate) use self::{
+    runner::{RunOptions, test_invocations},
+    servers::SharedServers,
+    summary::{Selection, Summary, summarize},
+};
+use crate::{
+    cargo,
+    flags::{self, Target},
+    process, project_root,
+    warmup::{self, WarmupPlan},
+};
+
+/// One run of the suite, before deciding whether it failed.
+pub(crate) struct SuiteReport {
+    /// Outcomes of the selected tests.
+    pub(crate) summary: Summary,
+    /// Runtime module builds the tests recorded.
+    pub(crate) builds: Vec<ModuleBuildRecord>,
+    /// Warmup timings (this run's, or the last warmup's with `--no-build`).
+    pub(crate) timings: Vec<BuildTiming>,
+    /// Wall time of the test runner alone.
+    pub(crate) wall: Duration,
+    /// Whether nextest ran the tests.
+    pub(crate) used_nextest: bool,
+    /// Problems outside the tests: runner crashes, dead servers, unreadable metadata.
+    pub(crate) infrastructure_errors: Vec<String>,
+}
+
+impl flags::Smoketest {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let report = run_suite(sh, &self, &[])?;
+        finish(&self, &report)
+    }
+}
+
+/// Prints the summary, writes the reports and turns failures into an error.
+pub(crate) fn finish(flags: &flags::Smoketest, report: &SuiteReport) -> anyhow::Result<()> {
+    let root = project_root();
+    let out_dir = smoketest_dir(&root);
+    eprint!("{}", report.summary.render(&report.builds, &report.timings));
+    report.summary.write_durations(&out_dir)?;
+    let junit = match &flags.junit {
+        Some(path) => env::current_dir()
+            .context("find the current directory")?
+            .join(path),
+        None => out_dir.join("junit.xml"),
+    };
+    let nextest_junit = root.join("target/nextest/ci/junit.xml");
+    if report.used_nextest && nextest_junit.is_file() {
+        if let Some(parent) = junit.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
+        }
+        fs::copy(&nextest_junit, &junit)
+            .with_context(|| format!("copy nextest's JUnit report to {}", junit.display()))?;
+    } else {
+        report.summary.write_junit(&junit)?;
+    }
+    eprintln!(
+        "\nreports: {}, {}, {}",
+        junit.display(),
+        out_dir.join("test-durations.json").display(),
+        out_dir.join("test-durations.md").display()
+    );
+    let failed: Vec<&str> = report
+        .summary
+        .with_status(TestStatus::Failed)
+        .map(|it| it.name.as_str())
+        .collect();
+    match (failed.len(), report.infrastructure_errors.is_empty()) {
+        (0, true) => Ok(()),
+        (0, false) => bail!(
+            "smoketest infrastructure failed: {}",
+            report.infrastructure_errors.join("; ")
+        ),
+        (n, _) => {
+            let mut message = format!("{n} smoketest(s) failed: {}", failed.join(", "));
+            if !report.infrastructure_errors.is_empty() {
+                message.push_str(&format!(
+                    "; also: {}",
+                    report.infrastructure_errors.join("; ")
+                ));
+            }
+            bail!(message)
+        }
+    }
+}
+
+/// Runs the suite once as `flags` say, with `extra_env` on top of the contract's variables.
+pub(crate) fn run_suite(
+    sh: &Shell,
+    flags: &flags::Smoketest,
+    extra_env: &[(&str, &str)],
+) -> anyhow::Result<SuiteReport> {
+    let root = project_root();
+    let out_dir = smoketest_dir(&root);
+    let target = flags.target();
+    let remote = matches!(target, Target::Remote { .. });
+    let (test_binary, timings) = if flags.no_build {
+        let manifest = Manifest::load(&root)?;
+        (
+            fresh_binary(&root, &manifest, "smoketests")?,
+            BuildTiming::load_all(&root).unwrap_or_default(),
+        )
+    } else {
+        let output = warmup::warmup(sh, WarmupPlan { server: !remote })?;
+        (output.test_binary, output.timings)
+    };
+
+    let mut infrastructure_errors = Vec::new();
+    let metadata = match read_metadata(sh, &test_binary, flags.server.as_deref()) {
+        Ok(metadata) => Some(metadata),
+        Err(err) => {
+            eprintln!("warning: {err:#}");
+            infrastructure_errors.push(format!("{err:#}"));
+            None
+        }
+    };
+
+    let results_dir = out_dir.join("results");
+    let pool_dir = out_dir.join("pool");
+    for dir in [&results_dir, &pool_dir] {
+        if dir.exists() {
+            fs::remove_dir_all(dir).with_context(|| format!("clear {}", dir.display()))?;
+        }
+        fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+
+    let mut servers = match &target {
+        Target::Local { servers } => {
+            let manifest = Manifest::load(&root)?;
+            let binary = fresh_binary(&root, &manifest, "keel-standalone")?;
+            let started = Instant::now();
+            let shared = SharedServers::start(&binary, &out_dir.join("servers"), *servers)
+                .context("start the shared servers")?;
+            eprintln!(
+                "==> {servers} shared server(s) ready in {:.2}s: {}",
+                started.elapsed().as_secs_f64(),
+                shared.urls()
+            );
+            Some(shared)
+        }
+        Target::Remote { url } => {
+            eprintln!("==> remote server {url}");
+            None
+        }
+    };
+
+    let mut env_vars: Vec<(String, String)> = vec![
+        (
+            "KEEL_SMOKETEST_RESULTS_DIR".to_owned(),
+            results_dir.display().to_string(),
+        ),
+        (
+            "USE_SHARED_TARGET_DIR".to_owned(),
+            flags.shared_target_dir.to_string(),
+        ),
+        ("KEEL_WORKSPACE_ROOT".to_owned(), root.display().to_string()),
+    ];
+    match (&target, &servers) {
+        (Target::Remote { url }, _) => {
+            env_vars.push(("KEEL_REMOTE_SERVER".to_owned(), url.clone()))
+        }
+        (Target::Local { .. }, Some(shared)) => {
+            env_vars.push(("KEEL_SMOKETEST_SERVERS".to_owned(), shared.urls()));
+            env_vars.push(("KEEL_SMOKETEST_SERVER_LOGS".to_owned(), shared.logs()));
+            env_vars.push((
+                "KEEL_SMOKETEST_POOL_DIR".to_owned(),
+                pool_dir.display().to_string(),
+            ));
+        }
+        (Target::Local { .. }, None) => {}
+    }
+    env_vars.extend(
+        extra_env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned())),
+    );
+
+    let used_nextest = nextest_available(sh);
+    let options = RunOptions {
+        filters: &flags.filters,
+        jobs: flags.jobs,
+        fail_fast: flags.fail_fast,
+        extra_args: &flags.extra_args,
+    };
+    let nextest_junit = root.join("target/nextest/ci/junit.xml");
+    if nextest_junit.exists() {
+        fs::remove_file(&nextest_junit)
+            .with_context(|| format!("remove the old {}", nextest_junit.display()))?;
+    }
+    let started = Instant::now();
+    let mut runner_failures: Vec<ExitStatus> = Vec::new();
+    for args in test_invocations(used_nextest, &options) {
+        eprintln!("==> cargo {}", args.join(" "));
+        let cargo = cargo();
+        let mut command = cmd!(sh, "{cargo} {args...}");
+        for key in [
+            "KEEL_REMOTE_SERVER",
+            "KEEL_SMOKETEST_SERVERS",
+            "KEEL_SMOKETEST_SERVER_LOGS",
+            "KEEL_SMOKETEST_POOL_DIR",
+        ] {
+            command = command.env_remove(key);
+        }
+        command = command.envs(
+            env_vars
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str())),
+        );
+        let status = process::run_status(command).context("run the smoketests")?;
+        if !status.success() {
+            runner_failures.push(status);
+            if flags.fail_fast {
+                break;
+            }
+        }
+    }
+    let wall = started.elapsed();
+    if let Some(shared) = &mut servers
+        && let Err(err) = shared.check_alive()
+    {
+        infrastructure_errors.push(format!("{err:#}"));
+    }
+    drop(servers);
+
+    let records = TestRecord::read_all(&results_dir)
+        .with_context(|| format!("read test records from {}", results_dir.display()))?;
+    let builds = ModuleBuildRecord::read_all(&results_dir).context("read module build records")?;
+    let selection = Selection::new(&flags.filters, &flags.extra_args);
+    let summary = summarize(metadata.as_deref(), records, &selection, remote);
+    if summary.n_failed() == 0 && !runner_failures.is_empty() {
+        infrastructure_errors.push(format!(
+            "the test runner failed ({}) although no test recorded a failure; see its output above",
+            runner_failures[0]
+        ));
+    }
+    if summary.outcomes.is_empty() && !flags.filters.is_empty() {
+        infrastructure_errors.push(format!("no test matched the filters {:?}", flags.filters));
+    }
+    Ok(SuiteReport {
+        summary,
+        builds,
+        timings,
+        wall,
+        used_nextest,
+        infrastructure_errors,
+    })
+}
+
+/// The absolute path of binary `name` from the manifest, if it is fresh.
+fn fresh_binary(root: &Path, manifest: &Manifest, name: &str) -> anyhow::Result<PathBuf> {
+    let Some(artifact) = manifest.binaries.get(name) else {
+        bail!("the artifact manifest has no binary {name}; run `cargo xtask warmup`");
+    };
+    Ok(artifact.check_fresh(root)?)
+}
+
+/// Asks the test binary for its tests: `smoketests --keel-metadata`.
+pub(crate) fn read_metadata(
+    sh: &Shell,
+    test_binary: &Path,
+    remote: Option<&str>,
+) -> anyhow::Result<Vec<TestMeta>> {
+    let mut command = cmd!(sh, "{test_binary} --keel-metadata").env_remove("KEEL_REMOTE_SERVER");
+    if let Some(url) = remote {
+        command = command.env("KEEL_REMOTE_SERVER", url);
+    }
+    let json =
+        process::read(command).context("list the smoketests with `smoketests --keel-metadata`")?;
+    serde_json::from_str(&json).context("parse the output of `smoketests --keel-metadata`")
+}
+
+/// Whether `cargo nextest` works here.
+pub(crate) fn nextest_available(sh: &Shell) -> bool {
+    let cargo = cargo();
+    process::read(
+        cmd!(sh, "{cargo} nextest --version")
+            .quiet()
+            .ignore_stderr(),
+    )
+    .is_ok()
+}

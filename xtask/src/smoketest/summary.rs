@@ -1,0 +1,479 @@
+//! The run summary: results merged from test records and `--keel-metadata`, printed and written as reports.
+//!
+//! A selected test without a record counts as failed ("no result recorded"), unless it is local-only in
+//! remote mode, where it is skipped with the reason from its metadata. Nothing is silently a pass.
+
+use std::{fmt::Write as _, fs, path::Path, time::Duration};
+
+use anyhow::Context;
+use keel_artifacts::{BuildTiming, ModuleBuildRecord, TestMeta, TestRecord, TestStatus};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+
+/// Which tests a run selects: libtest's substring filters, `--exact` and `--skip`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selection {
+    filters: Vec<String>,
+    exact: bool,
+    skips: Vec<String>,
+}
+
+/// One test's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Outcome {
+    /// The test name.
+    pub(crate) name: String,
+    /// Passed, failed or skipped.
+    pub(crate) status: TestStatus,
+    /// How long it ran; none when it left no record.
+    pub(crate) duration_ms: Option<f64>,
+    /// The failure message or the skip reason.
+    pub(crate) detail: Option<String>,
+}
+
+/// All outcomes of a run, sorted by name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Summary {
+    /// The outcomes.
+    pub(crate) outcomes: Vec<Outcome>,
+}
+
+impl Selection {
+    /// The selection made by `filters` and the test-binary arguments `extra_args`.
+    pub(crate) fn new(filters: &[String], extra_args: &[String]) -> Selection {
+        let mut skips = Vec::new();
+        let mut args = extra_args.iter();
+        while let Some(arg) = args.next() {
+            if arg == "--skip" {
+                skips.extend(args.next().cloned());
+            } else if let Some(skip) = arg.strip_prefix("--skip=") {
+                skips.push(skip.to_owned());
+            }
+        }
+        Selection {
+            filters: filters.to_vec(),
+            exact: extra_args.iter().any(|it| it == "--exact"),
+            skips,
+        }
+    }
+
+    /// Whether the test `name` runs.
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        let selected = self.filters.is_empty()
+            || self.filters.iter().any(|filter| {
+                if self.exact {
+                    name == filter
+                } else {
+                    name.contains(filter.as_str())
+                }
+            });
+        let skipped = self.skips.iter().any(|skip| {
+            if self.exact {
+                name == skip
+            } else {
+                name.contains(skip.as_str())
+            }
+        });
+        selected && !skipped
+    }
+}
+
+/// Merges the records with the metadata of the selected tests.
+pub(crate) fn summarize(
+    metadata: Option<&[TestMeta]>,
+    records: Vec<TestRecord>,
+    selection: &Selection,
+    remote: bool,
+) -> Summary {
+    let mut outcomes: Vec<Outcome> = records
+        .into_iter()
+        .map(|record| Outcome {
+            detail: match record.status {
+                TestStatus::Skipped => record.skip_reason.or(record.message),
+                _ => record.message,
+            },
+            name: record.name,
+            status: record.status,
+            duration_ms: Some(record.duration_ms),
+        })
+        .collect();
+    for meta in metadata.unwrap_or_default() {
+        if !selection.matches(&meta.name) || outcomes.iter().any(|it| it.name == meta.name) {
+            continue;
+        }
+        let (status, detail) = match (&meta.local_only, remote) {
+            (Some(reason), true) => (TestStatus::Skipped, format!("local only: {reason}")),
+            _ => (
+                TestStatus::Failed,
+                "no result recorded (crashed or timed out)".to_owned(),
+            ),
+        };
+        outcomes.push(Outcome {
+            name: meta.name.clone(),
+            status,
+            duration_ms: None,
+            detail: Some(detail),
+        });
+    }
+    outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+    Summary { outcomes }
+}
+
+impl Summary {
+    /// Outcomes with `status`.
+    pub(crate) fn with_status(&self, status: TestStatus) -> impl Iterator<Item = &Outcome> {
+        self.outcomes.iter().filter(move |it| it.status == status)
+    }
+
+    /// Number of failed tests.
+    pub(crate) fn n_failed(&self) -> usize {
+        self.with_status(TestStatus::Failed).count()
+    }
+
+    /// Sum of recorded test durations.
+    pub(crate) fn total_duration_ms(&self) -> f64 {
+        self.outcomes
+            .iter()
+            .filter_map(|it| it.duration_ms)
+            .fold(0.0, |total, it| total + it)
+    }
+
+    /// Outcomes with a duration, slowest first.
+    pub(crate) fn slowest(&self) -> Vec<&Outcome> {
+        let mut timed: Vec<&Outcome> = self
+            .outcomes
+            .iter()
+            .filter(|it| it.duration_ms.is_some())
+            .collect();
+        timed.sort_by(|a, b| {
+            b.duration_ms
+                .partial_cmp(&a.duration_ms)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        timed
+    }
+
+    /// The human-readable summary.
+    pub(crate) fn render(&self, builds: &[ModuleBuildRecord], timings: &[BuildTiming]) -> String {
+        let mut out = String::new();
+        let n_passed = self.with_status(TestStatus::Passed).count();
+        let n_skipped = self.with_status(TestStatus::Skipped).count();
+        let _ = writeln!(
+            out,
+            "\nsmoketests: {n_passed} passed, {} failed, {n_skipped} skipped",
+            self.n_failed()
+        );
+        if n_skipped > 0 {
+            let _ = writeln!(out, "\nskipped:");
+            for outcome in self.with_status(TestStatus::Skipped) {
+                let _ = writeln!(
+                    out,
+                    "  {} ({})",
+                    outcome.name,
+                    outcome.detail.as_deref().unwrap_or("no reason given")
+                );
+            }
+        }
+        if self.n_failed() > 0 {
+            let _ = writeln!(out, "\nfailed:");
+            for outcome in self.with_status(TestStatus::Failed) {
+                let detail = outcome
+                    .detail
+                    .as_deref()
+                    .unwrap_or("")
+                    .lines()
+                    .next()
+                    .unwrap_or("");
+                let _ = writeln!(out, "{}", format!("  {} {detail}", outcome.name).trim_end());
+            }
+        }
+        let slowest = self.slowest();
+        if !slowest.is_empty() {
+            let _ = writeln!(out, "\nslowest tests:");
+            for outcome in slowest.iter().take(10) {
+                let _ = writeln!(
+                    out,
+                    "  {:>9.2}s  {}",
+                    outcome.duration_ms.unwrap_or(0.0) / 1000.0,
+                    outcome.name
+                );
+            }
+        }
+        if !timings.is_empty() {
+            let _ = writeln!(out, "\nbuild timings:");
+            for timing in timings {
+                let _ = writeln!(
+                    out,
+                    "  {:<20} {:>8.2}s {:>4} crates compiled",
+                    timing.step,
+                    timing.wall_ms / 1000.0,
+                    timing.crates_compiled
+                );
+            }
+        }
+        if !builds.is_empty() {
+            let total_ms = builds
+                .iter()
+                .map(|it| it.duration_ms)
+                .fold(0.0, |total, it| total + it);
+            let shared = builds.iter().filter(|it| it.shared_target_dir).count();
+            let _ = writeln!(
+                out,
+                "\nmodule_code builds: {} ({shared} in the shared target dir, {} isolated), {:.2}s in total",
+                builds.len(),
+                builds.len() - shared,
+                total_ms / 1000.0
+            );
+            for build in builds {
+                let _ = writeln!(
+                    out,
+                    "  {:>9.2}s {:>4} crates {} {} / {}",
+                    build.duration_ms / 1000.0,
+                    build.crates_compiled,
+                    if build.success { "ok    " } else { "FAILED" },
+                    build.test,
+                    build.module
+                );
+            }
+        }
+        out
+    }
+
+    /// Writes `test-durations.json` and `test-durations.md` into `dir`.
+    pub(crate) fn write_durations(&self, dir: &Path) -> anyhow::Result<()> {
+        fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        let slowest = self.slowest();
+        let json = serde_json::to_string_pretty(&slowest)?;
+        let json_path = dir.join("test-durations.json");
+        fs::write(&json_path, json).with_context(|| format!("write {}", json_path.display()))?;
+        let mut markdown = String::from("| test | status | duration (s) |\n| --- | --- | ---: |\n");
+        for outcome in slowest {
+            let status = format!("{:?}", outcome.status).to_lowercase();
+            let _ = writeln!(
+                markdown,
+                "| `{}` | {status} | {:.3} |",
+                outcome.name,
+                outcome.duration_ms.unwrap_or(0.0) / 1000.0
+            );
+        }
+        let md_path = dir.join("test-durations.md");
+        fs::write(&md_path, markdown).with_context(|| format!("write {}", md_path.display()))
+    }
+
+    /// The JUnit report of this run.
+    pub(crate) fn junit(&self) -> Report {
+        let mut suite = TestSuite::new("smoketests");
+        for outcome in &self.outcomes {
+            let mut status = match outcome.status {
+                TestStatus::Passed => TestCaseStatus::success(),
+                TestStatus::Failed => TestCaseStatus::non_success(NonSuccessKind::Failure),
+                TestStatus::Skipped => TestCaseStatus::skipped(),
+            };
+            if let Some(detail) = &outcome.detail {
+                status.set_message(detail.as_str());
+            }
+            let mut case = TestCase::new(outcome.name.as_str(), status);
+            case.set_classname("smoketests");
+            if let Some(duration_ms) = outcome.duration_ms {
+                case.set_time(Duration::from_secs_f64(duration_ms.max(0.0) / 1000.0));
+            }
+            suite.add_test_case(case);
+        }
+        let mut report = Report::new("smoketests");
+        report.add_test_suite(suite);
+        report
+    }
+
+    /// Writes the JUnit report to `path`.
+    pub(crate) fn write_junit(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
+        }
+        let xml = self
+            .junit()
+            .to_string()
+            .context("render the JUnit report")?;
+        fs::write(path, xml).with_context(|| format!("write JUnit report {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, status: TestStatus, duration_ms: f64) -> TestRecord {
+        TestRecord {
+            name: name.to_owned(),
+            status,
+            duration_ms,
+            message: (status == TestStatus::Failed).then(|| "assertion failed".to_owned()),
+            skip_reason: None,
+        }
+    }
+
+    fn meta(name: &str, local_only: Option<&str>) -> TestMeta {
+        TestMeta {
+            name: name.to_owned(),
+            local_only: local_only.map(str::to_owned),
+            tags: Vec::new(),
+        }
+    }
+
+    fn fixture_records(dir: &Path) -> Vec<TestRecord> {
+        record("sql::select", TestStatus::Passed, 120.0)
+            .write(dir)
+            .unwrap();
+        record("cli::publish", TestStatus::Failed, 900.0)
+            .write(dir)
+            .unwrap();
+        record("logs::tail", TestStatus::Passed, 40.0)
+            .write(dir)
+            .unwrap();
+        TestRecord::read_all(dir).unwrap()
+    }
+
+    fn fixture_metadata() -> Vec<TestMeta> {
+        vec![
+            meta("sql::select", None),
+            meta("cli::publish", None),
+            meta("logs::tail", None),
+            meta("restart::keeps_data", Some("restarts the server")),
+            meta("crash::no_record", None),
+        ]
+    }
+
+    fn status_of(summary: &Summary, name: &str) -> Option<(TestStatus, Option<String>)> {
+        summary
+            .outcomes
+            .iter()
+            .find(|it| it.name == name)
+            .map(|it| (it.status, it.detail.clone()))
+    }
+
+    #[test]
+    fn selected_tests_without_records_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = fixture_records(dir.path());
+        let summary = summarize(
+            Some(&fixture_metadata()),
+            records,
+            &Selection::default(),
+            false,
+        );
+        assert_eq!(summary.outcomes.len(), 5);
+        assert_eq!(summary.n_failed(), 3, "{summary:?}");
+        let (status, detail) = status_of(&summary, "crash::no_record").unwrap();
+        assert_eq!(status, TestStatus::Failed);
+        assert!(detail.unwrap().contains("no result recorded"));
+    }
+
+    #[test]
+    fn local_only_tests_are_skipped_with_reason_in_remote_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = fixture_records(dir.path());
+        let summary = summarize(
+            Some(&fixture_metadata()),
+            records,
+            &Selection::default(),
+            true,
+        );
+        let (status, detail) = status_of(&summary, "restart::keeps_data").unwrap();
+        assert_eq!(status, TestStatus::Skipped);
+        assert_eq!(detail.as_deref(), Some("local only: restarts the server"));
+        let rendered = summary.render(&[], &[]);
+        assert!(
+            rendered.contains("2 passed, 2 failed, 1 skipped"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("restart::keeps_data (local only: restarts the server)"),
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn unselected_tests_are_left_out() {
+        let selection = Selection::new(
+            &["sql::".to_owned(), "crash".to_owned()],
+            &["--skip".to_owned(), "crash".to_owned()],
+        );
+        let summary = summarize(Some(&fixture_metadata()), vec![], &selection, false);
+        let names: Vec<_> = summary.outcomes.iter().map(|it| it.name.as_str()).collect();
+        assert_eq!(names, ["sql::select"]);
+        let exact = Selection::new(&["sql::".to_owned()], &["--exact".to_owned()]);
+        assert!(!exact.matches("sql::select") && exact.matches("sql::"));
+    }
+
+    #[test]
+    fn durations_and_junit_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = fixture_records(&dir.path().join("results"));
+        let summary = summarize(
+            Some(&fixture_metadata()),
+            records,
+            &Selection::default(),
+            true,
+        );
+        summary.write_durations(dir.path()).unwrap();
+        let durations: Vec<serde_json::Value> = serde_json::from_str(
+            &fs::read_to_string(dir.path().join("test-durations.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(durations.len(), 3);
+        assert_eq!(durations[0]["name"], "cli::publish");
+        let markdown = fs::read_to_string(dir.path().join("test-durations.md")).unwrap();
+        assert!(
+            markdown.contains("| `cli::publish` | failed | 0.900 |"),
+            "{markdown}"
+        );
+
+        let junit_path = dir.path().join("reports/junit.xml");
+        summary.write_junit(&junit_path).unwrap();
+        let xml = fs::read_to_string(junit_path).unwrap();
+        assert!(
+            xml.contains(r#"tests="5""#) && xml.contains(r#"failures="2""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<skipped") && xml.contains("no result recorded"),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn render_lists_slowest_and_module_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = summarize(
+            None,
+            fixture_records(dir.path()),
+            &Selection::default(),
+            false,
+        );
+        let builds = [ModuleBuildRecord {
+            test: "module_code::bad_import".to_owned(),
+            module: "bad".to_owned(),
+            shared_target_dir: true,
+            duration_ms: 2500.0,
+            crates_compiled: 4,
+            success: false,
+        }];
+        let timings = [BuildTiming {
+            step: "modules".to_owned(),
+            wall_ms: 300.0,
+            crates_compiled: 0,
+            fresh: true,
+        }];
+        let rendered = summary.render(&builds, &timings);
+        let slowest = rendered.find("slowest tests").unwrap();
+        assert!(
+            rendered[slowest..].find("cli::publish").unwrap()
+                < rendered[slowest..].find("logs::tail").unwrap()
+        );
+        assert!(
+            rendered.contains("module_code builds: 1 (1 in the shared target dir, 0 isolated)"),
+            "{rendered}"
+        );
+        assert!(rendered.contains("modules"), "{rendered}");
+        assert_eq!(summary.total_duration_ms(), 1060.0);
+    }
+}
