@@ -223,7 +223,10 @@ impl ErrorKind {
     /// The HTTP status code the server answers with.
     pub fn status(self) -> u16 {
         match self {
-            ErrorKind::BadRequest | ErrorKind::InvalidModule | ErrorKind::InvalidArguments | ErrorKind::SqlError => 400,
+            ErrorKind::BadRequest
+            | ErrorKind::InvalidModule
+            | ErrorKind::InvalidArguments
+            | ErrorKind::SqlError => 400,
             ErrorKind::Unauthorized => 401,
             ErrorKind::Forbidden | ErrorKind::SqlDenied => 403,
             ErrorKind::NotFound => 404,

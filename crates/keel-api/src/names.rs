@@ -19,12 +19,18 @@ pub struct NameError {
 impl DatabaseName {
     /// Checks `name` and wraps it.
     pub fn parse(name: &str) -> Result<DatabaseName, NameError> {
-        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
-        let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let valid_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+        let first_ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if first_ok && name.len() <= MAX_DATABASE_NAME_LEN && name.chars().all(valid_char) {
             Ok(DatabaseName(name.to_owned()))
         } else {
-            Err(NameError { name: name.to_owned() })
+            Err(NameError {
+                name: name.to_owned(),
+            })
         }
     }
 
@@ -84,14 +90,27 @@ mod tests {
 
     #[test]
     fn refuses_paths_and_odd_characters() {
-        for name in ["", "../etc", "a/b", "Upper", "-lead", "_lead", "a.b", "a b", &"x".repeat(65)] {
+        for name in [
+            "",
+            "../etc",
+            "a/b",
+            "Upper",
+            "-lead",
+            "_lead",
+            "a.b",
+            "a b",
+            &"x".repeat(65),
+        ] {
             assert!(DatabaseName::parse(name).is_err(), "{name:?} was accepted");
         }
     }
 
     #[test]
     fn sanitizes_test_names_into_prefixes() {
-        assert_eq!(DatabaseName::sanitize_prefix("publish::Update_Works", 40), "publish-update-works");
+        assert_eq!(
+            DatabaseName::sanitize_prefix("publish::Update_Works", 40),
+            "publish-update-works"
+        );
         assert_eq!(DatabaseName::sanitize_prefix("::", 40), "db");
         assert_eq!(DatabaseName::sanitize_prefix("abcdef", 3), "abc");
     }

@@ -158,16 +158,22 @@ impl ArgType {
             (ArgType::Any, _) => true,
             (ArgType::Optional(_), Value::Null) => true,
             (ArgType::Optional(inner), value) => inner.accepts(value),
-            (ArgType::Integer { min, max }, Value::Number(number)) => match (number.as_i64(), number.as_u64()) {
-                (Some(value), _) => value >= *min && (value < 0 || value as u64 <= *max),
-                (None, Some(value)) => value <= *max,
-                (None, None) => false,
-            },
+            (ArgType::Integer { min, max }, Value::Number(number)) => {
+                match (number.as_i64(), number.as_u64()) {
+                    (Some(value), _) => value >= *min && (value < 0 || value as u64 <= *max),
+                    (None, Some(value)) => value <= *max,
+                    (None, None) => false,
+                }
+            }
             (ArgType::Real, Value::Number(_)) => true,
             (ArgType::Text, Value::String(_)) => true,
             (ArgType::Boolean, Value::Bool(_)) => true,
-            (ArgType::Bytes, Value::Array(items)) => items.iter().all(|item| item.as_u64().is_some_and(|byte| byte <= 255)),
-            (ArgType::List(inner), Value::Array(items)) => items.iter().all(|item| inner.accepts(item)),
+            (ArgType::Bytes, Value::Array(items)) => items
+                .iter()
+                .all(|item| item.as_u64().is_some_and(|byte| byte <= 255)),
+            (ArgType::List(inner), Value::Array(items)) => {
+                items.iter().all(|item| inner.accepts(item))
+            }
             _ => false,
         }
     }
@@ -175,7 +181,9 @@ impl ArgType {
     /// A short human name, for error messages: `integer 0..=255`, `list of text`.
     pub fn describe(&self) -> String {
         match self {
-            ArgType::Integer { min, max } if *min == i64::MIN && *max == i64::MAX as u64 => "integer".to_owned(),
+            ArgType::Integer { min, max } if *min == i64::MIN && *max == i64::MAX as u64 => {
+                "integer".to_owned()
+            }
             ArgType::Integer { min, max } => format!("integer {min}..={max}"),
             ArgType::Real => "number".to_owned(),
             ArgType::Text => "string".to_owned(),
@@ -197,10 +205,18 @@ mod tests {
     fn integer_ranges_are_checked() {
         let byte = ArgType::Integer { min: 0, max: 255 };
         assert!(byte.accepts(&json!(0)) && byte.accepts(&json!(255)));
-        assert!(!byte.accepts(&json!(256)) && !byte.accepts(&json!(-1)) && !byte.accepts(&json!(1.5)));
-        let u64_any = ArgType::Integer { min: 0, max: u64::MAX };
+        assert!(
+            !byte.accepts(&json!(256)) && !byte.accepts(&json!(-1)) && !byte.accepts(&json!(1.5))
+        );
+        let u64_any = ArgType::Integer {
+            min: 0,
+            max: u64::MAX,
+        };
         assert!(u64_any.accepts(&json!(u64::MAX)));
-        let i64_any = ArgType::Integer { min: i64::MIN, max: i64::MAX as u64 };
+        let i64_any = ArgType::Integer {
+            min: i64::MIN,
+            max: i64::MAX as u64,
+        };
         assert!(i64_any.accepts(&json!(i64::MIN)) && !i64_any.accepts(&json!(u64::MAX)));
     }
 
@@ -230,7 +246,11 @@ mod tests {
                 }],
                 indexes: vec![],
             }],
-            reducers: vec![ReducerSchema { name: "r".into(), public: true, args: vec![] }],
+            reducers: vec![ReducerSchema {
+                name: "r".into(),
+                public: true,
+                args: vec![],
+            }],
         };
         let text = serde_json::to_string(&schema).unwrap();
         assert_eq!(serde_json::from_str::<ModuleSchema>(&text).unwrap(), schema);

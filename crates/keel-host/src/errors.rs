@@ -17,7 +17,9 @@ pub enum ModuleError {
         name: String,
     },
     /// The module was built with wasm-bindgen.
-    #[error("the module uses wasm-bindgen (import `{import}`), which Keel does not support: remove the wasm-bindgen dependency and use keel-module")]
+    #[error(
+        "the module uses wasm-bindgen (import `{import}`), which Keel does not support: remove the wasm-bindgen dependency and use keel-module"
+    )]
     WasmBindgen {
         /// The give-away import.
         import: String,
@@ -31,7 +33,9 @@ pub enum ModuleError {
         expected: String,
     },
     /// The module speaks another ABI version.
-    #[error("the module speaks Keel ABI version {found}, the host speaks {expected}: rebuild it against this keel-module")]
+    #[error(
+        "the module speaks Keel ABI version {found}, the host speaks {expected}: rebuild it against this keel-module"
+    )]
     AbiVersion {
         /// The module's version.
         found: i32,

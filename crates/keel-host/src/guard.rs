@@ -23,7 +23,13 @@ pub enum Access {
 }
 
 /// Read-only pragmas that reveal only the shape of public data.
-const ALLOWED_PRAGMAS: &[&str] = &["table_info", "table_xinfo", "index_list", "index_info", "index_xinfo"];
+const ALLOWED_PRAGMAS: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+];
 
 /// The guard's shared state: the current access mode, the private tables, and the first
 /// refusal of the current statement (so errors can say what was refused).
@@ -42,7 +48,11 @@ struct GuardState {
 impl Guard {
     pub(crate) fn new() -> Guard {
         Guard {
-            inner: Arc::new(Mutex::new(GuardState { access: Access::Reader, private_tables: HashSet::new(), refusal: None })),
+            inner: Arc::new(Mutex::new(GuardState {
+                access: Access::Reader,
+                private_tables: HashSet::new(),
+                refusal: None,
+            })),
         }
     }
 
@@ -57,11 +67,16 @@ impl Guard {
     }
 
     pub(crate) fn set_private_tables(&self, tables: impl IntoIterator<Item = String>) {
-        self.lock().private_tables = tables.into_iter().map(|name| name.to_ascii_lowercase()).collect();
+        self.lock().private_tables = tables
+            .into_iter()
+            .map(|name| name.to_ascii_lowercase())
+            .collect();
     }
 
     pub(crate) fn is_private(&self, table: &str) -> bool {
-        self.lock().private_tables.contains(&table.to_ascii_lowercase())
+        self.lock()
+            .private_tables
+            .contains(&table.to_ascii_lowercase())
     }
 
     /// The reason the last statement was refused, if it was.
@@ -70,7 +85,9 @@ impl Guard {
     }
 
     /// The authorizer callback to install on a connection.
-    pub(crate) fn authorizer(&self) -> impl for<'r> FnMut(AuthContext<'r>) -> Authorization + Send + 'static {
+    pub(crate) fn authorizer(
+        &self,
+    ) -> impl for<'r> FnMut(AuthContext<'r>) -> Authorization + Send + 'static {
         let guard = self.clone();
         move |context: AuthContext<'_>| {
             let mut state = guard.lock();
@@ -85,7 +102,9 @@ impl Guard {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, GuardState> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -93,11 +112,17 @@ fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
     let access = state.access;
     // Always refused, whoever asks.
     match action {
-        AuthAction::Attach { .. } | AuthAction::Detach { .. } => return Err("ATTACH and DETACH are not allowed".to_owned()),
-        AuthAction::Function { function_name } if function_name.eq_ignore_ascii_case("load_extension") => {
+        AuthAction::Attach { .. } | AuthAction::Detach { .. } => {
+            return Err("ATTACH and DETACH are not allowed".to_owned());
+        }
+        AuthAction::Function { function_name }
+            if function_name.eq_ignore_ascii_case("load_extension") =>
+        {
             return Err("loading extensions is not allowed".to_owned());
         }
-        AuthAction::CreateVtable { .. } | AuthAction::DropVtable { .. } => return Err("virtual tables are not allowed".to_owned()),
+        AuthAction::CreateVtable { .. } | AuthAction::DropVtable { .. } => {
+            return Err("virtual tables are not allowed".to_owned());
+        }
         _ => {}
     }
     if access == Access::System {
@@ -135,11 +160,19 @@ fn read(state: &GuardState, table_name: &str) -> Result<(), String> {
     if table_name.to_ascii_lowercase().starts_with("_keel") {
         return Err(format!("table `{table_name}` belongs to the server"));
     }
-    if state.access == Access::Owner || table_name.eq_ignore_ascii_case("sqlite_master") || table_name.eq_ignore_ascii_case("sqlite_schema") {
+    if state.access == Access::Owner
+        || table_name.eq_ignore_ascii_case("sqlite_master")
+        || table_name.eq_ignore_ascii_case("sqlite_schema")
+    {
         return Ok(());
     }
-    if state.private_tables.contains(&table_name.to_ascii_lowercase()) {
-        Err(format!("table `{table_name}` is private: only the database owner may read it"))
+    if state
+        .private_tables
+        .contains(&table_name.to_ascii_lowercase())
+    {
+        Err(format!(
+            "table `{table_name}` is private: only the database owner may read it"
+        ))
     } else {
         Ok(())
     }

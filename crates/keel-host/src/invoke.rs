@@ -8,7 +8,10 @@ use keel_api::abi;
 use keel_api::http::{LogLevel, LogRecord};
 use rusqlite::Connection;
 use serde_json::Value;
-use wasmi::{Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TypedFunc};
+use wasmi::{
+    Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, StoreLimits,
+    StoreLimitsBuilder, TypedFunc,
+};
 
 use crate::guard::Guard;
 use crate::storage::run_statement;
@@ -34,7 +37,10 @@ pub(crate) struct HostState {
 impl HostState {
     pub(crate) fn new(max_memory_bytes: usize) -> HostState {
         HostState {
-            limits: StoreLimitsBuilder::new().memory_size(max_memory_bytes).instances(1).build(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(max_memory_bytes)
+                .instances(1)
+                .build(),
             connection: None,
             guard: None,
             result: Vec::new(),
@@ -48,7 +54,13 @@ impl HostState {
     }
 
     /// Lends the database to the call.
-    pub(crate) fn with_database(mut self, connection: Connection, guard: Guard, caller_identity: &str, reducer: &str) -> HostState {
+    pub(crate) fn with_database(
+        mut self,
+        connection: Connection,
+        guard: Guard,
+        caller_identity: &str,
+        reducer: &str,
+    ) -> HostState {
         self.connection = Some(connection);
         self.guard = Some(guard);
         self.caller_identity = caller_identity.to_owned();
@@ -76,17 +88,26 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
     let mut linker = Linker::new(engine);
     let module = abi::IMPORT_MODULE;
     linker
-        .func_wrap(module, "return_bytes", |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<(), wasmi::Error> {
-            let bytes = read_guest(&caller, ptr, len)?;
-            caller.data_mut().returned = Some(bytes);
-            Ok(())
-        })
+        .func_wrap(
+            module,
+            "return_bytes",
+            |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<(), wasmi::Error> {
+                let bytes = read_guest(&caller, ptr, len)?;
+                caller.data_mut().returned = Some(bytes);
+                Ok(())
+            },
+        )
         .expect("define return_bytes");
     linker
         .func_wrap(
             module,
             "sql",
-            |mut caller: Caller<'_, HostState>, sql_ptr: i32, sql_len: i32, params_ptr: i32, params_len: i32| -> Result<i64, wasmi::Error> {
+            |mut caller: Caller<'_, HostState>,
+             sql_ptr: i32,
+             sql_len: i32,
+             params_ptr: i32,
+             params_len: i32|
+             -> Result<i64, wasmi::Error> {
                 let sql = read_guest(&caller, sql_ptr, sql_len)?;
                 let params = read_guest(&caller, params_ptr, params_len)?;
                 let outcome = run_guest_sql(caller.data(), &sql, &params);
@@ -105,46 +126,75 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
         )
         .expect("define sql");
     linker
-        .func_wrap(module, "read_result", |mut caller: Caller<'_, HostState>, ptr: i32| -> Result<(), wasmi::Error> {
-            let result = std::mem::take(&mut caller.data_mut().result);
-            let written = write_guest(&mut caller, ptr, &result);
-            caller.data_mut().result = result;
-            written
-        })
+        .func_wrap(
+            module,
+            "read_result",
+            |mut caller: Caller<'_, HostState>, ptr: i32| -> Result<(), wasmi::Error> {
+                let result = std::mem::take(&mut caller.data_mut().result);
+                let written = write_guest(&mut caller, ptr, &result);
+                caller.data_mut().result = result;
+                written
+            },
+        )
         .expect("define read_result");
     linker
-        .func_wrap(module, "caller_identity", |mut caller: Caller<'_, HostState>| -> i32 {
-            let state = caller.data_mut();
-            state.result = state.caller_identity.clone().into_bytes();
-            state.result.len() as i32
-        })
+        .func_wrap(
+            module,
+            "caller_identity",
+            |mut caller: Caller<'_, HostState>| -> i32 {
+                let state = caller.data_mut();
+                state.result = state.caller_identity.clone().into_bytes();
+                state.result.len() as i32
+            },
+        )
         .expect("define caller_identity");
     linker
-        .func_wrap(module, "timestamp_micros", |caller: Caller<'_, HostState>| -> i64 { caller.data().now_micros })
+        .func_wrap(
+            module,
+            "timestamp_micros",
+            |caller: Caller<'_, HostState>| -> i64 { caller.data().now_micros },
+        )
         .expect("define timestamp_micros");
     linker
-        .func_wrap(module, "log", |mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32| -> Result<(), wasmi::Error> {
-            let message = String::from_utf8_lossy(&read_guest(&caller, ptr, len)?).into_owned();
-            let level = match level {
-                abi::LOG_ERROR => LogLevel::Error,
-                abi::LOG_WARN => LogLevel::Warn,
-                abi::LOG_DEBUG => LogLevel::Debug,
-                _ => LogLevel::Info,
-            };
-            let state = caller.data_mut();
-            // A runaway logger must not exhaust the server's memory.
-            if state.logs.len() < 10_000 {
-                state.logs.push(LogRecord { ts_micros: now_micros(), level, message, reducer: state.reducer.clone() });
-            }
-            Ok(())
-        })
+        .func_wrap(
+            module,
+            "log",
+            |mut caller: Caller<'_, HostState>,
+             level: i32,
+             ptr: i32,
+             len: i32|
+             -> Result<(), wasmi::Error> {
+                let message = String::from_utf8_lossy(&read_guest(&caller, ptr, len)?).into_owned();
+                let level = match level {
+                    abi::LOG_ERROR => LogLevel::Error,
+                    abi::LOG_WARN => LogLevel::Warn,
+                    abi::LOG_DEBUG => LogLevel::Debug,
+                    _ => LogLevel::Info,
+                };
+                let state = caller.data_mut();
+                // A runaway logger must not exhaust the server's memory.
+                if state.logs.len() < 10_000 {
+                    state.logs.push(LogRecord {
+                        ts_micros: now_micros(),
+                        level,
+                        message,
+                        reducer: state.reducer.clone(),
+                    });
+                }
+                Ok(())
+            },
+        )
         .expect("define log");
     linker
-        .func_wrap(module, "panic", |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<(), wasmi::Error> {
-            let message = String::from_utf8_lossy(&read_guest(&caller, ptr, len)?).into_owned();
-            caller.data_mut().panic_message = Some(message);
-            Ok(())
-        })
+        .func_wrap(
+            module,
+            "panic",
+            |mut caller: Caller<'_, HostState>, ptr: i32, len: i32| -> Result<(), wasmi::Error> {
+                let message = String::from_utf8_lossy(&read_guest(&caller, ptr, len)?).into_owned();
+                caller.data_mut().panic_message = Some(message);
+                Ok(())
+            },
+        )
         .expect("define panic");
     linker
 }
@@ -157,30 +207,47 @@ fn run_guest_sql(state: &HostState, sql: &[u8], params: &[u8]) -> Result<Vec<u8>
     let params: Vec<Value> = if params.is_empty() {
         Vec::new()
     } else {
-        match serde_json::from_slice(params).map_err(|error| format!("parameters are not a JSON array: {error}"))? {
+        match serde_json::from_slice(params)
+            .map_err(|error| format!("parameters are not a JSON array: {error}"))?
+        {
             Value::Array(items) => items,
             Value::Null => Vec::new(),
             _ => return Err("parameters must be a JSON array".to_owned()),
         }
     };
-    let result = run_statement(connection, guard, sql, &params).map_err(|error| error.to_string())?;
+    let result =
+        run_statement(connection, guard, sql, &params).map_err(|error| error.to_string())?;
     Ok(serde_json::to_vec(&result).expect("SqlResult serializes"))
 }
 
 fn memory(caller: &Caller<'_, HostState>) -> Result<Memory, wasmi::Error> {
-    caller.get_export("memory").and_then(Extern::into_memory).ok_or_else(|| wasmi::Error::new("the module exports no memory"))
+    caller
+        .get_export("memory")
+        .and_then(Extern::into_memory)
+        .ok_or_else(|| wasmi::Error::new("the module exports no memory"))
 }
 
 fn read_guest(caller: &Caller<'_, HostState>, ptr: i32, len: i32) -> Result<Vec<u8>, wasmi::Error> {
-    let len = usize::try_from(len).ok().filter(|len| *len <= MAX_GUEST_BUFFER).ok_or_else(|| wasmi::Error::new("buffer length out of range"))?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|len| *len <= MAX_GUEST_BUFFER)
+        .ok_or_else(|| wasmi::Error::new("buffer length out of range"))?;
     let mut buffer = vec![0; len];
-    memory(caller)?.read(caller, ptr as u32 as usize, &mut buffer).map_err(|_| wasmi::Error::new("buffer outside the module's memory"))?;
+    memory(caller)?
+        .read(caller, ptr as u32 as usize, &mut buffer)
+        .map_err(|_| wasmi::Error::new("buffer outside the module's memory"))?;
     Ok(buffer)
 }
 
-fn write_guest(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> Result<(), wasmi::Error> {
+fn write_guest(
+    caller: &mut Caller<'_, HostState>,
+    ptr: i32,
+    bytes: &[u8],
+) -> Result<(), wasmi::Error> {
     let memory = memory(caller)?;
-    memory.write(caller, ptr as u32 as usize, bytes).map_err(|_| wasmi::Error::new("buffer outside the module's memory"))
+    memory
+        .write(caller, ptr as u32 as usize, bytes)
+        .map_err(|_| wasmi::Error::new("buffer outside the module's memory"))
 }
 
 /// A started instance in its own store, ready for one call.
@@ -192,56 +259,98 @@ pub(crate) struct Call {
 
 impl Call {
     /// Instantiates `module` with `fuel_limit` fuel.
-    pub(crate) fn start(linker: &Linker<HostState>, module: &Module, state: HostState, fuel_limit: u64) -> Result<Call, (HostState, wasmi::Error)> {
+    pub(crate) fn start(
+        linker: &Linker<HostState>,
+        module: &Module,
+        state: HostState,
+        fuel_limit: u64,
+    ) -> Result<Call, Box<(HostState, wasmi::Error)>> {
         let mut store = Store::new(module.engine(), state);
         store.limiter(|state| &mut state.limits);
-        store.set_fuel(fuel_limit).expect("fuel metering is enabled");
+        store
+            .set_fuel(fuel_limit)
+            .expect("fuel metering is enabled");
         match linker.instantiate_and_start(&mut store, module) {
-            Ok(instance) => Ok(Call { store, instance, fuel_limit }),
-            Err(error) => Err((store.into_data(), error)),
+            Ok(instance) => Ok(Call {
+                store,
+                instance,
+                fuel_limit,
+            }),
+            Err(error) => Err(Box::new((store.into_data(), error))),
         }
     }
 
     /// Calls `keel_abi_version`.
     pub(crate) fn abi_version(&mut self) -> Result<i32, wasmi::Error> {
-        self.func::<(), i32>("keel_abi_version")?.call(&mut self.store, ())
+        self.func::<(), i32>("keel_abi_version")?
+            .call(&mut self.store, ())
     }
 
     /// Calls `keel_describe`.
     pub(crate) fn describe(mut self) -> Outcome {
-        let result = self.func::<(), i32>("keel_describe").and_then(|describe| describe.call(&mut self.store, ()));
+        let result = self
+            .func::<(), i32>("keel_describe")
+            .and_then(|describe| describe.call(&mut self.store, ()));
         self.finish(result)
     }
 
     /// Calls `keel_call` for `reducer` with the JSON `args`.
     pub(crate) fn reducer(mut self, reducer: &str, args: &[u8]) -> Outcome {
-        let result = self.pass(reducer.as_bytes()).and_then(|(name_ptr, name_len)| {
-            let (args_ptr, args_len) = self.pass(args)?;
-            self.func::<(i32, i32, i32, i32), i32>("keel_call")?.call(&mut self.store, (name_ptr, name_len, args_ptr, args_len))
-        });
+        let result = self
+            .pass(reducer.as_bytes())
+            .and_then(|(name_ptr, name_len)| {
+                let (args_ptr, args_len) = self.pass(args)?;
+                self.func::<(i32, i32, i32, i32), i32>("keel_call")?
+                    .call(&mut self.store, (name_ptr, name_len, args_ptr, args_len))
+            });
         self.finish(result)
     }
 
     fn pass(&mut self, bytes: &[u8]) -> Result<(i32, i32), wasmi::Error> {
-        let len = i32::try_from(bytes.len()).map_err(|_| wasmi::Error::new("argument too large"))?;
-        let ptr = self.func::<i32, i32>("keel_alloc")?.call(&mut self.store, len)?;
-        let memory = self.instance.get_memory(&self.store, "memory").ok_or_else(|| wasmi::Error::new("the module exports no memory"))?;
-        memory.write(&mut self.store, ptr as u32 as usize, bytes).map_err(|_| wasmi::Error::new("keel_alloc returned a buffer outside memory"))?;
+        let len =
+            i32::try_from(bytes.len()).map_err(|_| wasmi::Error::new("argument too large"))?;
+        let ptr = self
+            .func::<i32, i32>("keel_alloc")?
+            .call(&mut self.store, len)?;
+        let memory = self
+            .instance
+            .get_memory(&self.store, "memory")
+            .ok_or_else(|| wasmi::Error::new("the module exports no memory"))?;
+        memory
+            .write(&mut self.store, ptr as u32 as usize, bytes)
+            .map_err(|_| wasmi::Error::new("keel_alloc returned a buffer outside memory"))?;
         Ok((ptr, len))
     }
 
-    fn func<Params: wasmi::WasmParams, Results: wasmi::WasmResults>(&self, name: &str) -> Result<TypedFunc<Params, Results>, wasmi::Error> {
-        self.instance.get_typed_func::<Params, Results>(&self.store, name)
+    fn func<Params: wasmi::WasmParams, Results: wasmi::WasmResults>(
+        &self,
+        name: &str,
+    ) -> Result<TypedFunc<Params, Results>, wasmi::Error> {
+        self.instance
+            .get_typed_func::<Params, Results>(&self.store, name)
     }
 
     fn finish(self, result: Result<i32, wasmi::Error>) -> Outcome {
-        let fuel_used = self.fuel_limit.saturating_sub(self.store.get_fuel().unwrap_or(0));
-        let memory_bytes = self.instance.get_memory(&self.store, "memory").map_or(0, |memory| memory.data_size(&self.store));
+        let fuel_used = self
+            .fuel_limit
+            .saturating_sub(self.store.get_fuel().unwrap_or(0));
+        let memory_bytes = self
+            .instance
+            .get_memory(&self.store, "memory")
+            .map_or(0, |memory| memory.data_size(&self.store));
         let mut state = self.store.into_data();
-        Outcome { result, returned: state.returned.take(), fuel_used, memory_bytes, state }
+        Outcome {
+            result,
+            returned: state.returned.take(),
+            fuel_used,
+            memory_bytes,
+            state,
+        }
     }
 }
 
 fn now_micros() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_micros() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros() as i64)
 }

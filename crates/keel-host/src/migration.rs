@@ -56,7 +56,10 @@ impl Step {
             Step::AddColumn { table, column } => format!("add column {table}.{}", column.name),
             Step::CreateIndex { table, index } => format!("add index {} on {table}", index.name),
             Step::DropIndex(name) => format!("remove index {name}"),
-            Step::SetVisibility { table, public } => format!("make table {table} {}", if *public { "public" } else { "private" }),
+            Step::SetVisibility { table, public } => format!(
+                "make table {table} {}",
+                if *public { "public" } else { "private" }
+            ),
         }
     }
 
@@ -64,7 +67,11 @@ impl Step {
     pub fn sql(&self) -> Vec<String> {
         match self {
             Step::CreateTable(table) => create_table_sql(table),
-            Step::AddColumn { table, column } => vec![format!("ALTER TABLE {} ADD COLUMN {}", quote(table), column_sql(column, false))],
+            Step::AddColumn { table, column } => vec![format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                quote(table),
+                column_sql(column, false)
+            )],
             Step::CreateIndex { table, index } => vec![create_index_sql(table, index)],
             Step::DropIndex(name) => vec![format!("DROP INDEX {}", quote(name))],
             Step::SetVisibility { .. } => vec![],
@@ -76,14 +83,23 @@ impl Step {
 pub fn plan(old: &ModuleSchema, new: &ModuleSchema) -> Plan {
     let mut plan = Plan::default();
     for new_table in &new.tables {
-        match old.tables.iter().find(|table| same_name(&table.name, &new_table.name)) {
+        match old
+            .tables
+            .iter()
+            .find(|table| same_name(&table.name, &new_table.name))
+        {
             None => plan.steps.push(Step::CreateTable(new_table.clone())),
             Some(old_table) => plan_table(old_table, new_table, &mut plan),
         }
     }
     for old_table in &old.tables {
-        if !new.tables.iter().any(|table| same_name(&table.name, &old_table.name)) {
-            plan.breaking.push(format!("remove table {}", old_table.name));
+        if !new
+            .tables
+            .iter()
+            .any(|table| same_name(&table.name, &old_table.name))
+        {
+            plan.breaking
+                .push(format!("remove table {}", old_table.name));
         }
     }
     plan
@@ -91,38 +107,75 @@ pub fn plan(old: &ModuleSchema, new: &ModuleSchema) -> Plan {
 
 fn plan_table(old: &TableSchema, new: &TableSchema, plan: &mut Plan) {
     if old.public != new.public {
-        plan.steps.push(Step::SetVisibility { table: new.name.clone(), public: new.public });
+        plan.steps.push(Step::SetVisibility {
+            table: new.name.clone(),
+            public: new.public,
+        });
     }
     for column in &new.columns {
-        match old.columns.iter().find(|old_column| same_name(&old_column.name, &column.name)) {
+        match old
+            .columns
+            .iter()
+            .find(|old_column| same_name(&old_column.name, &column.name))
+        {
             None if column.primary_key || column.unique => {
-                plan.breaking.push(format!("add {} column {}.{}", if column.primary_key { "primary-key" } else { "unique" }, new.name, column.name));
+                plan.breaking.push(format!(
+                    "add {} column {}.{}",
+                    if column.primary_key {
+                        "primary-key"
+                    } else {
+                        "unique"
+                    },
+                    new.name,
+                    column.name
+                ));
             }
             None if !column.nullable && column.default.is_none() => {
-                plan.breaking.push(format!("add column {}.{} that is neither nullable nor has a default", new.name, column.name));
+                plan.breaking.push(format!(
+                    "add column {}.{} that is neither nullable nor has a default",
+                    new.name, column.name
+                ));
             }
-            None => plan.steps.push(Step::AddColumn { table: new.name.clone(), column: column.clone() }),
+            None => plan.steps.push(Step::AddColumn {
+                table: new.name.clone(),
+                column: column.clone(),
+            }),
             Some(old_column) => {
                 if let Some(change) = column_change(old_column, column) {
-                    plan.breaking.push(format!("change column {}.{} ({change})", new.name, column.name));
+                    plan.breaking.push(format!(
+                        "change column {}.{} ({change})",
+                        new.name, column.name
+                    ));
                 }
             }
         }
     }
     for old_column in &old.columns {
-        if !new.columns.iter().any(|column| same_name(&column.name, &old_column.name)) {
-            plan.breaking.push(format!("remove column {}.{}", old.name, old_column.name));
+        if !new
+            .columns
+            .iter()
+            .any(|column| same_name(&column.name, &old_column.name))
+        {
+            plan.breaking
+                .push(format!("remove column {}.{}", old.name, old_column.name));
         }
     }
     for old_index in &old.indexes {
-        match new.indexes.iter().find(|index| same_name(&index.name, &old_index.name)) {
+        match new
+            .indexes
+            .iter()
+            .find(|index| same_name(&index.name, &old_index.name))
+        {
             Some(index) if index == old_index => {}
             _ => plan.steps.push(Step::DropIndex(old_index.name.clone())),
         }
     }
     for index in &new.indexes {
         if !old.indexes.contains(index) {
-            plan.steps.push(Step::CreateIndex { table: new.name.clone(), index: index.clone() });
+            plan.steps.push(Step::CreateIndex {
+                table: new.name.clone(),
+                index: index.clone(),
+            });
         }
     }
 }
@@ -130,7 +183,11 @@ fn plan_table(old: &TableSchema, new: &TableSchema, plan: &mut Plan) {
 fn column_change(old: &ColumnSchema, new: &ColumnSchema) -> Option<String> {
     let mut changes = Vec::new();
     if old.ty != new.ty {
-        changes.push(format!("type {} -> {}", type_name(old.ty), type_name(new.ty)));
+        changes.push(format!(
+            "type {} -> {}",
+            type_name(old.ty),
+            type_name(new.ty)
+        ));
     }
     for (what, before, after) in [
         ("nullable", old.nullable, new.nullable),
@@ -150,15 +207,35 @@ fn column_change(old: &ColumnSchema, new: &ColumnSchema) -> Option<String> {
 
 /// The statements that create `table` and its indexes.
 pub fn create_table_sql(table: &TableSchema) -> Vec<String> {
-    let primary_keys: Vec<&ColumnSchema> = table.columns.iter().filter(|column| column.primary_key).collect();
+    let primary_keys: Vec<&ColumnSchema> = table
+        .columns
+        .iter()
+        .filter(|column| column.primary_key)
+        .collect();
     let inline_primary_key = primary_keys.len() == 1;
-    let mut parts: Vec<String> = table.columns.iter().map(|column| column_sql(column, inline_primary_key)).collect();
+    let mut parts: Vec<String> = table
+        .columns
+        .iter()
+        .map(|column| column_sql(column, inline_primary_key))
+        .collect();
     if primary_keys.len() > 1 {
-        let names: Vec<String> = primary_keys.iter().map(|column| quote(&column.name)).collect();
+        let names: Vec<String> = primary_keys
+            .iter()
+            .map(|column| quote(&column.name))
+            .collect();
         parts.push(format!("PRIMARY KEY ({})", names.join(", ")));
     }
-    let mut statements = vec![format!("CREATE TABLE {} ({}) STRICT", quote(&table.name), parts.join(", "))];
-    statements.extend(table.indexes.iter().map(|index| create_index_sql(&table.name, index)));
+    let mut statements = vec![format!(
+        "CREATE TABLE {} ({}) STRICT",
+        quote(&table.name),
+        parts.join(", ")
+    )];
+    statements.extend(
+        table
+            .indexes
+            .iter()
+            .map(|index| create_index_sql(&table.name, index)),
+    );
     statements
 }
 
@@ -225,7 +302,11 @@ fn literal(value: &Value) -> String {
         Value::Number(number) => format!("({number})"),
         Value::String(text) => format!("'{}'", text.replace('\'', "''")),
         Value::Array(items) => {
-            let hex: String = items.iter().filter_map(Value::as_u64).map(|byte| format!("{byte:02x}")).collect();
+            let hex: String = items
+                .iter()
+                .filter_map(Value::as_u64)
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
             format!("X'{hex}'")
         }
         Value::Object(_) => "NULL".to_owned(),
@@ -247,19 +328,39 @@ mod tests {
     use serde_json::json;
 
     fn column(name: &str, ty: ColumnType) -> ColumnSchema {
-        ColumnSchema { name: name.into(), ty, nullable: false, primary_key: false, auto_increment: false, unique: false, default: None }
+        ColumnSchema {
+            name: name.into(),
+            ty,
+            nullable: false,
+            primary_key: false,
+            auto_increment: false,
+            unique: false,
+            default: None,
+        }
     }
 
     fn table(name: &str, columns: Vec<ColumnSchema>) -> TableSchema {
-        TableSchema { name: name.into(), public: true, columns, indexes: vec![] }
+        TableSchema {
+            name: name.into(),
+            public: true,
+            columns,
+            indexes: vec![],
+        }
     }
 
     fn schema(tables: Vec<TableSchema>) -> ModuleSchema {
-        ModuleSchema { tables, reducers: vec![] }
+        ModuleSchema {
+            tables,
+            reducers: vec![],
+        }
     }
 
     fn id() -> ColumnSchema {
-        ColumnSchema { primary_key: true, auto_increment: true, ..column("id", ColumnType::Integer) }
+        ColumnSchema {
+            primary_key: true,
+            auto_increment: true,
+            ..column("id", ColumnType::Integer)
+        }
     }
 
     #[test]
@@ -268,24 +369,46 @@ mod tests {
         let new = schema(vec![table("a", vec![id()]), table("b", vec![id()])]);
         let plan = plan(&old, &new);
         assert!(plan.breaking.is_empty());
-        assert_eq!(plan.steps.iter().map(Step::describe).collect::<Vec<_>>(), ["add table b"]);
+        assert_eq!(
+            plan.steps.iter().map(Step::describe).collect::<Vec<_>>(),
+            ["add table b"]
+        );
     }
 
     #[test]
     fn adding_nullable_or_defaulted_columns_is_accepted() {
         let old = schema(vec![table("a", vec![id()])]);
-        let nullable = ColumnSchema { nullable: true, ..column("note", ColumnType::Text) };
-        let defaulted = ColumnSchema { default: Some(json!(0)), ..column("score", ColumnType::Integer) };
+        let nullable = ColumnSchema {
+            nullable: true,
+            ..column("note", ColumnType::Text)
+        };
+        let defaulted = ColumnSchema {
+            default: Some(json!(0)),
+            ..column("score", ColumnType::Integer)
+        };
         let new = schema(vec![table("a", vec![id(), nullable, defaulted])]);
         let plan = plan(&old, &new);
         assert!(plan.breaking.is_empty(), "{:?}", plan.breaking);
-        assert_eq!(plan.steps[1].sql(), [r#"ALTER TABLE "a" ADD COLUMN "score" INTEGER NOT NULL DEFAULT (0)"#]);
+        assert_eq!(
+            plan.steps[1].sql(),
+            [r#"ALTER TABLE "a" ADD COLUMN "score" INTEGER NOT NULL DEFAULT (0)"#]
+        );
     }
 
     #[test]
     fn breaking_changes_are_listed() {
-        let old = schema(vec![table("a", vec![id(), column("x", ColumnType::Integer)]), table("gone", vec![id()])]);
-        let new = schema(vec![table("a", vec![id(), column("x", ColumnType::Text), column("y", ColumnType::Integer)])]);
+        let old = schema(vec![
+            table("a", vec![id(), column("x", ColumnType::Integer)]),
+            table("gone", vec![id()]),
+        ]);
+        let new = schema(vec![table(
+            "a",
+            vec![
+                id(),
+                column("x", ColumnType::Text),
+                column("y", ColumnType::Integer),
+            ],
+        )]);
         let plan = plan(&old, &new);
         assert_eq!(
             plan.breaking,
@@ -299,25 +422,37 @@ mod tests {
 
     #[test]
     fn indexes_are_added_and_removed() {
-        let index = |name: &str| IndexSchema { name: name.into(), columns: vec!["id".into()], unique: false };
+        let index = |name: &str| IndexSchema {
+            name: name.into(),
+            columns: vec!["id".into()],
+            unique: false,
+        };
         let mut old_table = table("a", vec![id()]);
         old_table.indexes = vec![index("old_idx")];
         let mut new_table = table("a", vec![id()]);
         new_table.indexes = vec![index("new_idx")];
         let plan = plan(&schema(vec![old_table]), &schema(vec![new_table]));
         assert!(plan.breaking.is_empty());
-        assert_eq!(plan.steps.iter().map(Step::describe).collect::<Vec<_>>(), ["remove index old_idx", "add index new_idx on a"]);
+        assert_eq!(
+            plan.steps.iter().map(Step::describe).collect::<Vec<_>>(),
+            ["remove index old_idx", "add index new_idx on a"]
+        );
     }
 
     #[test]
     fn create_table_sql_is_strict_with_constraints() {
         let mut flag = column("ok", ColumnType::Boolean);
         flag.default = Some(json!(true));
-        let name = ColumnSchema { unique: true, ..column("name", ColumnType::Text) };
+        let name = ColumnSchema {
+            unique: true,
+            ..column("name", ColumnType::Text)
+        };
         let sql = create_table_sql(&table("t", vec![id(), name, flag]));
         assert_eq!(
             sql,
-            [r#"CREATE TABLE "t" ("id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "name" TEXT NOT NULL UNIQUE, "ok" INTEGER NOT NULL DEFAULT 1 CHECK ("ok" IN (0, 1))) STRICT"#]
+            [
+                r#"CREATE TABLE "t" ("id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "name" TEXT NOT NULL UNIQUE, "ok" INTEGER NOT NULL DEFAULT 1 CHECK ("ok" IN (0, 1))) STRICT"#
+            ]
         );
     }
 }

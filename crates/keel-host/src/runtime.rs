@@ -38,7 +38,12 @@ impl Runtime {
         wasm_config.consume_fuel(true);
         let engine = Engine::new(&wasm_config);
         let linker = linker(&engine);
-        Runtime { engine, linker, cache: Mutex::new(HashMap::new()), config }
+        Runtime {
+            engine,
+            linker,
+            cache: Mutex::new(HashMap::new()),
+            config,
+        }
     }
 
     /// The limits in force.
@@ -53,13 +58,20 @@ impl Runtime {
             return Ok(module.clone());
         }
         if !wasm.starts_with(b"\0asm") {
-            return Err(ModuleError::InvalidWasm("the bytes do not start with the wasm magic number `\\0asm`".to_owned()));
+            return Err(ModuleError::InvalidWasm(
+                "the bytes do not start with the wasm magic number `\\0asm`".to_owned(),
+            ));
         }
-        let module = Module::new(&self.engine, wasm).map_err(|error| ModuleError::InvalidWasm(error.to_string()))?;
+        let module = Module::new(&self.engine, wasm)
+            .map_err(|error| ModuleError::InvalidWasm(error.to_string()))?;
         check_imports_and_exports(&module)?;
         let schema = self.describe(&module)?;
         check_schema(&schema)?;
-        let compiled = Arc::new(CompiledModule { hash: hash.clone(), schema, module });
+        let compiled = Arc::new(CompiledModule {
+            hash: hash.clone(),
+            schema,
+            module,
+        });
         let mut cache = self.lock_cache();
         if cache.len() >= CACHE_CAPACITY {
             cache.clear();
@@ -71,20 +83,41 @@ impl Runtime {
     fn describe(&self, module: &Module) -> Result<ModuleSchema, ModuleError> {
         let state = HostState::new(self.config.max_memory_bytes);
         let mut call = Call::start(&self.linker, module, state, self.config.fuel_per_call)
-            .map_err(|(_, error)| ModuleError::Describe(format!("instantiation failed: {error}")))?;
-        let version = call.abi_version().map_err(|error| ModuleError::Describe(error.to_string()))?;
+            .map_err(|failed| {
+                ModuleError::Describe(format!("instantiation failed: {}", failed.1))
+            })?;
+        let version = call
+            .abi_version()
+            .map_err(|error| ModuleError::Describe(error.to_string()))?;
         if version != ABI_VERSION {
-            return Err(ModuleError::AbiVersion { found: version, expected: ABI_VERSION });
+            return Err(ModuleError::AbiVersion {
+                found: version,
+                expected: ABI_VERSION,
+            });
         }
         let outcome = call.describe();
         let panic_message = outcome.state.panic_message.clone();
         match outcome.result {
             Ok(STATUS_OK) => {}
-            Ok(status) => return Err(ModuleError::Describe(format!("keel_describe returned status {status}"))),
-            Err(error) => return Err(ModuleError::Describe(panic_message.unwrap_or_else(|| error.to_string()))),
+            Ok(status) => {
+                return Err(ModuleError::Describe(format!(
+                    "keel_describe returned status {status}"
+                )));
+            }
+            Err(error) => {
+                return Err(ModuleError::Describe(
+                    panic_message.unwrap_or_else(|| error.to_string()),
+                ));
+            }
         }
-        let bytes = outcome.returned.ok_or_else(|| ModuleError::Describe("keel_describe returned no schema".to_owned()))?;
-        serde_json::from_slice(&bytes).map_err(|error| ModuleError::InvalidSchema(format!("the schema is not valid JSON of the expected shape: {error}")))
+        let bytes = outcome
+            .returned
+            .ok_or_else(|| ModuleError::Describe("keel_describe returned no schema".to_owned()))?;
+        serde_json::from_slice(&bytes).map_err(|error| {
+            ModuleError::InvalidSchema(format!(
+                "the schema is not valid JSON of the expected shape: {error}"
+            ))
+        })
     }
 
     pub(crate) fn linker(&self) -> &Linker<HostState> {
@@ -92,7 +125,9 @@ impl Runtime {
     }
 
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CompiledModule>>> {
-        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use keel_api::abi::{STATUS_INVALID_ARGUMENTS, STATUS_NO_SUCH_REDUCER, STATUS_OK, STATUS_REDUCER_ERROR};
+use keel_api::abi::{
+    STATUS_INVALID_ARGUMENTS, STATUS_NO_SUCH_REDUCER, STATUS_OK, STATUS_REDUCER_ERROR,
+};
 use keel_api::http::{CallResult, LogRecord, SqlResult};
 use keel_api::schema::{LIFECYCLE_REDUCERS, ModuleSchema};
 use rusqlite::{Connection, ErrorCode, params_from_iter};
@@ -53,7 +55,10 @@ struct Deadline {
 
 impl Deadline {
     fn new() -> Deadline {
-        Deadline { base: Instant::now(), nanos: Arc::new(AtomicU64::new(0)) }
+        Deadline {
+            base: Instant::now(),
+            nanos: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     fn set(&self, limit: Duration) {
@@ -74,20 +79,50 @@ impl Deadline {
 impl Database {
     /// Opens (or creates) the SQLite file at `path`, with the guard installed.
     pub fn open(path: &Path, config: &HostConfig) -> Result<Database, StorageError> {
-        let storage_error = |source| StorageError { path: path.to_owned(), source };
+        let storage_error = |source| StorageError {
+            path: path.to_owned(),
+            source,
+        };
         let mut connection = Connection::open(path).map_err(storage_error)?;
-        connection.pragma_update(None, "journal_mode", "WAL").map_err(storage_error)?;
-        connection.pragma_update(None, "synchronous", if config.sync_full { "FULL" } else { "NORMAL" }).map_err(storage_error)?;
-        connection.pragma_update(None, "trusted_schema", "OFF").map_err(storage_error)?;
-        connection.busy_timeout(Duration::from_secs(5)).map_err(storage_error)?;
-        connection.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0).map_err(storage_error)?;
-        connection.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH, 64 << 20).map_err(storage_error)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(storage_error)?;
+        connection
+            .pragma_update(
+                None,
+                "synchronous",
+                if config.sync_full { "FULL" } else { "NORMAL" },
+            )
+            .map_err(storage_error)?;
+        connection
+            .pragma_update(None, "trusted_schema", "OFF")
+            .map_err(storage_error)?;
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(storage_error)?;
+        connection
+            .set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
+            .map_err(storage_error)?;
+        connection
+            .set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH, 64 << 20)
+            .map_err(storage_error)?;
         let guard = Guard::new();
-        connection.authorizer(Some(guard.authorizer())).map_err(storage_error)?;
+        connection
+            .authorizer(Some(guard.authorizer()))
+            .map_err(storage_error)?;
         let deadline = Deadline::new();
         let handler_deadline = deadline.clone();
-        connection.progress_handler(1_000, Some(move || handler_deadline.passed())).map_err(storage_error)?;
-        Ok(Database { path: path.to_owned(), connection: Some(connection), guard, deadline, module: None, sql_time_limit: config.sql_time_limit })
+        connection
+            .progress_handler(1_000, Some(move || handler_deadline.passed()))
+            .map_err(storage_error)?;
+        Ok(Database {
+            path: path.to_owned(),
+            connection: Some(connection),
+            guard,
+            deadline,
+            module: None,
+            sql_time_limit: config.sql_time_limit,
+        })
     }
 
     /// The SQLite file.
@@ -102,7 +137,9 @@ impl Database {
 
     /// Declares the module already installed in this file (when the server restarts).
     pub fn set_module(&mut self, module: Option<Arc<CompiledModule>>) {
-        self.guard.set_private_tables(private_tables(module.as_deref().map(CompiledModule::schema)));
+        self.guard.set_private_tables(private_tables(
+            module.as_deref().map(CompiledModule::schema),
+        ));
         self.module = module;
     }
 
@@ -119,11 +156,22 @@ impl Database {
     ) -> Result<Installed, PublishError> {
         let created = self.module.is_none() || clear;
         let steps: Vec<Step> = if created {
-            module.schema().tables.iter().cloned().map(Step::CreateTable).collect()
+            module
+                .schema()
+                .tables
+                .iter()
+                .cloned()
+                .map(Step::CreateTable)
+                .collect()
         } else {
-            let plan = migration::plan(self.module.as_ref().expect("checked above").schema(), module.schema());
+            let plan = migration::plan(
+                self.module.as_ref().expect("checked above").schema(),
+                module.schema(),
+            );
             if !plan.breaking.is_empty() {
-                return Err(PublishError::MigrationRefused { changes: plan.breaking });
+                return Err(PublishError::MigrationRefused {
+                    changes: plan.breaking,
+                });
             }
             plan.steps
         };
@@ -133,7 +181,10 @@ impl Database {
             Ok(()) => {
                 self.finish(true)?;
                 self.set_module(Some(module));
-                Ok(Installed { created, steps: steps.iter().map(Step::describe).collect() })
+                Ok(Installed {
+                    created,
+                    steps: steps.iter().map(Step::describe).collect(),
+                })
             }
             Err(error) => {
                 self.finish(false)?;
@@ -156,9 +207,12 @@ impl Database {
             self.drop_everything()?;
         }
         for statement in steps.iter().flat_map(Step::sql) {
-            self.connection().execute_batch(&statement).map_err(|source| self.storage_error(source))?;
+            self.connection()
+                .execute_batch(&statement)
+                .map_err(|source| self.storage_error(source))?;
         }
-        self.guard.set_private_tables(private_tables(Some(module.schema())));
+        self.guard
+            .set_private_tables(private_tables(Some(module.schema())));
         self.guard.set_access(Access::System);
         self.connection()
             .execute_batch(&format!(
@@ -167,7 +221,8 @@ impl Database {
             ))
             .map_err(|source| self.storage_error(source))?;
         if created && module.schema().reducer("init").is_some() {
-            self.invoke(runtime, module, "init", b"[]", caller, logs).map_err(PublishError::Init)?;
+            self.invoke(runtime, module, "init", b"[]", caller, logs)
+                .map_err(PublishError::Init)?;
         }
         Ok(())
     }
@@ -178,16 +233,28 @@ impl Database {
         self.guard.set_access(Access::System);
         let connection = self.connection();
         let exists: bool = connection
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE name = ?1", [MODULE_TABLE], |row| row.get::<_, i64>(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = ?1",
+                [MODULE_TABLE],
+                |row| row.get::<_, i64>(0),
+            )
             .map(|count| count > 0)
             .map_err(|source| self.storage_error(source))?;
         if !exists {
             return Ok(None);
         }
         connection
-            .query_row(&format!("SELECT hash FROM {MODULE_TABLE}"), [], |row| row.get(0))
+            .query_row(&format!("SELECT hash FROM {MODULE_TABLE}"), [], |row| {
+                row.get(0)
+            })
             .map(Some)
-            .or_else(|error| if error == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(error) })
+            .or_else(|error| {
+                if error == rusqlite::Error::QueryReturnedNoRows {
+                    Ok(None)
+                } else {
+                    Err(error)
+                }
+            })
             .map_err(|source| self.storage_error(source))
     }
 
@@ -205,11 +272,15 @@ impl Database {
         self.guard.set_access(Access::System);
         let connection = self.connection();
         let tables: Vec<String> = connection
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
             .and_then(|mut statement| statement.query_map([], |row| row.get(0))?.collect())
             .map_err(|source| self.storage_error(source))?;
         for table in tables {
-            connection.execute_batch(&format!("DROP TABLE {}", migration::quote(&table))).map_err(|source| self.storage_error(source))?;
+            connection
+                .execute_batch(&format!("DROP TABLE {}", migration::quote(&table)))
+                .map_err(|source| self.storage_error(source))?;
         }
         Ok(())
     }
@@ -245,47 +316,92 @@ impl Database {
     ) -> Result<CallResult, CallError> {
         let started = Instant::now();
         let fuel_limit = runtime.config().fuel_per_call;
-        let connection = self.connection.take().expect("connection is home between calls");
+        let connection = self
+            .connection
+            .take()
+            .expect("connection is home between calls");
         self.guard.set_access(Access::Owner);
         self.deadline.set(self.sql_time_limit);
-        let state = HostState::new(runtime.config().max_memory_bytes).with_database(connection, self.guard.clone(), caller, reducer);
+        let state = HostState::new(runtime.config().max_memory_bytes).with_database(
+            connection,
+            self.guard.clone(),
+            caller,
+            reducer,
+        );
         let outcome = match Call::start(runtime.linker(), module.module(), state, fuel_limit) {
             Ok(call) => call.reducer(reducer, args),
-            Err((mut state, error)) => {
+            Err(failed) => {
+                let (mut state, error) = *failed;
                 self.connection = state.connection.take();
                 self.deadline.clear();
-                return Err(CallError::Panic { reducer: reducer.to_owned(), message: format!("instantiation failed: {error}") });
+                return Err(CallError::Panic {
+                    reducer: reducer.to_owned(),
+                    message: format!("instantiation failed: {error}"),
+                });
             }
         };
         let mut state = outcome.state;
         self.connection = state.connection.take();
         self.deadline.clear();
         logs.append(&mut state.logs);
-        let message = || outcome.returned.as_deref().map(|bytes| String::from_utf8_lossy(bytes).into_owned()).unwrap_or_default();
+        let message = || {
+            outcome
+                .returned
+                .as_deref()
+                .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+                .unwrap_or_default()
+        };
         let reducer_name = reducer.to_owned();
         match outcome.result {
-            Ok(STATUS_OK) => Ok(CallResult { fuel_used: outcome.fuel_used, duration_micros: started.elapsed().as_micros() as u64 }),
-            Ok(STATUS_REDUCER_ERROR) => Err(CallError::Reducer { reducer: reducer_name, message: message() }),
+            Ok(STATUS_OK) => Ok(CallResult {
+                fuel_used: outcome.fuel_used,
+                duration_micros: started.elapsed().as_micros() as u64,
+            }),
+            Ok(STATUS_REDUCER_ERROR) => Err(CallError::Reducer {
+                reducer: reducer_name,
+                message: message(),
+            }),
             Ok(STATUS_INVALID_ARGUMENTS) => Err(CallError::InvalidArguments(message())),
             Ok(STATUS_NO_SUCH_REDUCER) => Err(CallError::NoSuchReducer(reducer_name)),
-            Ok(status) => Err(CallError::Panic { reducer: reducer_name, message: format!("the module returned unknown status {status}") }),
-            Err(trap) if trap.as_trap_code() == Some(TrapCode::OutOfFuel) => Err(CallError::OutOfFuel { reducer: reducer_name, fuel: fuel_limit }),
+            Ok(status) => Err(CallError::Panic {
+                reducer: reducer_name,
+                message: format!("the module returned unknown status {status}"),
+            }),
+            Err(trap) if trap.as_trap_code() == Some(TrapCode::OutOfFuel) => {
+                Err(CallError::OutOfFuel {
+                    reducer: reducer_name,
+                    fuel: fuel_limit,
+                })
+            }
             Err(trap) => {
                 let message = match state.panic_message.take() {
                     Some(message) => message,
-                    None if outcome.memory_bytes + (1 << 20) >= runtime.config().max_memory_bytes => {
-                        format!("{trap} (the module reached its memory limit of {} MiB)", runtime.config().max_memory_bytes >> 20)
+                    None if outcome.memory_bytes + (1 << 20)
+                        >= runtime.config().max_memory_bytes =>
+                    {
+                        format!(
+                            "{trap} (the module reached its memory limit of {} MiB)",
+                            runtime.config().max_memory_bytes >> 20
+                        )
                     }
                     None => format!("wasm trap: {trap}"),
                 };
-                Err(CallError::Panic { reducer: reducer_name, message })
+                Err(CallError::Panic {
+                    reducer: reducer_name,
+                    message,
+                })
             }
         }
     }
 
     /// Runs one SQL statement for a client. Owners may read and write (in a transaction of its
     /// own); readers may only read public tables.
-    pub fn sql(&mut self, query: &str, params: &[Value], access: Access) -> Result<SqlResult, SqlError> {
+    pub fn sql(
+        &mut self,
+        query: &str,
+        params: &[Value],
+        access: Access,
+    ) -> Result<SqlResult, SqlError> {
         if access == Access::Reader {
             self.guard.set_access(Access::Reader);
             self.check_no_private_tables(query)?;
@@ -312,11 +428,15 @@ impl Database {
             return Ok(());
         }
         let connection = self.connection();
-        let mut explain = connection.prepare(&format!("EXPLAIN {query}")).map_err(|error| self.sql_error(error))?;
+        let mut explain = connection
+            .prepare(&format!("EXPLAIN {query}"))
+            .map_err(|error| self.sql_error(error))?;
         let parameter_count = explain.parameter_count();
         let nulls = vec![rusqlite::types::Value::Null; parameter_count];
         let root_pages: Vec<i64> = explain
-            .query_map(params_from_iter(nulls), |row| Ok((row.get::<_, String>(1)?, row.get::<_, i64>(3)?)))
+            .query_map(params_from_iter(nulls), |row| {
+                Ok((row.get::<_, String>(1)?, row.get::<_, i64>(3)?))
+            })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|error| self.sql_error(error))?
             .into_iter()
@@ -326,12 +446,18 @@ impl Database {
         self.guard.set_access(Access::System);
         let objects: Result<Vec<(String, i64)>, _> = connection
             .prepare("SELECT tbl_name, rootpage FROM sqlite_schema")
-            .and_then(|mut statement| statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect());
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            });
         self.guard.set_access(Access::Reader);
         let objects = objects.map_err(|source| SqlError::Storage(self.storage_error(source)))?;
         for (table, page) in objects {
             if root_pages.contains(&page) && self.guard.is_private(&table) {
-                return Err(SqlError::Denied(format!("table `{table}` is private: only the database owner may read it")));
+                return Err(SqlError::Denied(format!(
+                    "table `{table}` is private: only the database owner may read it"
+                )));
             }
         }
         Ok(())
@@ -339,13 +465,18 @@ impl Database {
 
     fn begin(&mut self) -> Result<(), StorageError> {
         self.guard.set_access(Access::System);
-        self.connection().execute_batch("BEGIN IMMEDIATE").map_err(|source| self.storage_error(source))
+        self.connection()
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|source| self.storage_error(source))
     }
 
     fn finish(&mut self, commit: bool) -> Result<(), StorageError> {
         self.guard.set_access(Access::System);
         let statement = if commit { "COMMIT" } else { "ROLLBACK" };
-        let result = self.connection().execute_batch(statement).map_err(|source| self.storage_error(source));
+        let result = self
+            .connection()
+            .execute_batch(statement)
+            .map_err(|source| self.storage_error(source));
         if result.is_err() && commit {
             let _ = self.connection().execute_batch("ROLLBACK");
         }
@@ -353,11 +484,16 @@ impl Database {
     }
 
     fn connection(&self) -> &Connection {
-        self.connection.as_ref().expect("connection is home between calls")
+        self.connection
+            .as_ref()
+            .expect("connection is home between calls")
     }
 
     fn storage_error(&self, source: rusqlite::Error) -> StorageError {
-        StorageError { path: self.path.clone(), source }
+        StorageError {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn sql_error(&self, error: rusqlite::Error) -> SqlError {
@@ -366,27 +502,55 @@ impl Database {
 }
 
 /// Runs one statement under the guard's current access and collects its result.
-pub(crate) fn run_statement(connection: &Connection, guard: &Guard, sql: &str, params: &[Value]) -> Result<SqlResult, SqlError> {
-    let mut statement = connection.prepare(sql).map_err(|error| classify_sql_error(guard, error))?;
+pub(crate) fn run_statement(
+    connection: &Connection,
+    guard: &Guard,
+    sql: &str,
+    params: &[Value],
+) -> Result<SqlResult, SqlError> {
+    let mut statement = connection
+        .prepare(sql)
+        .map_err(|error| classify_sql_error(guard, error))?;
     if guard_is_reader(guard) && !statement.readonly() {
-        return Err(SqlError::Denied("only the database owner may modify data".to_owned()));
+        return Err(SqlError::Denied(
+            "only the database owner may modify data".to_owned(),
+        ));
     }
     let expected = statement.parameter_count();
     if expected != params.len() {
-        return Err(SqlError::Invalid(format!("the statement takes {expected} parameter(s), {} given", params.len())));
+        return Err(SqlError::Invalid(format!(
+            "the statement takes {expected} parameter(s), {} given",
+            params.len()
+        )));
     }
     let values = params
         .iter()
         .enumerate()
-        .map(|(index, value)| json_to_sql(value).map_err(|message| SqlError::Invalid(format!("parameter {}: {message}", index + 1))))
+        .map(|(index, value)| {
+            json_to_sql(value)
+                .map_err(|message| SqlError::Invalid(format!("parameter {}: {message}", index + 1)))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
-    let mut result = SqlResult { columns, rows: Vec::new(), changes: 0 };
+    let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
+    let mut result = SqlResult {
+        columns,
+        rows: Vec::new(),
+        changes: 0,
+    };
     let column_count = result.columns.len();
-    let mut rows = statement.query(params_from_iter(values)).map_err(|error| classify_sql_error(guard, error))?;
-    while let Some(row) = rows.next().map_err(|error| classify_sql_error(guard, error))? {
-        let values = (0..column_count).map(|index| row.get_ref(index).map(sql_to_json)).collect::<Result<Vec<_>, _>>();
-        result.rows.push(values.map_err(|error| classify_sql_error(guard, error))?);
+    let mut rows = statement
+        .query(params_from_iter(values))
+        .map_err(|error| classify_sql_error(guard, error))?;
+    while let Some(row) = rows
+        .next()
+        .map_err(|error| classify_sql_error(guard, error))?
+    {
+        let values = (0..column_count)
+            .map(|index| row.get_ref(index).map(sql_to_json))
+            .collect::<Result<Vec<_>, _>>();
+        result
+            .rows
+            .push(values.map_err(|error| classify_sql_error(guard, error))?);
     }
     drop(rows);
     if !statement.readonly() {
@@ -404,20 +568,35 @@ fn classify_sql_error(guard: &Guard, error: rusqlite::Error) -> SqlError {
         return SqlError::Denied(reason);
     }
     match &error {
-        rusqlite::Error::SqliteFailure(failure, _) if failure.code == ErrorCode::OperationInterrupted => {
-            SqlError::Invalid("the statement ran past the SQL time limit and was stopped".to_owned())
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.code == ErrorCode::OperationInterrupted =>
+        {
+            SqlError::Invalid(
+                "the statement ran past the SQL time limit and was stopped".to_owned(),
+            )
         }
-        rusqlite::Error::SqliteFailure(failure, _) if failure.code == ErrorCode::AuthorizationForStatementDenied => {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.code == ErrorCode::AuthorizationForStatementDenied =>
+        {
             SqlError::Denied(error.to_string())
         }
-        rusqlite::Error::MultipleStatement => SqlError::Invalid("only one statement per request is supported".to_owned()),
+        rusqlite::Error::MultipleStatement => {
+            SqlError::Invalid("only one statement per request is supported".to_owned())
+        }
         _ => SqlError::Invalid(error.to_string()),
     }
 }
 
 /// Checks that `reducer` exists, may be called by this caller, and gets well-shaped arguments.
-fn check_call(schema: &ModuleSchema, reducer: &str, args: &Value, caller_is_owner: bool) -> Result<(), CallError> {
-    let definition = schema.reducer(reducer).ok_or_else(|| CallError::NoSuchReducer(reducer.to_owned()))?;
+fn check_call(
+    schema: &ModuleSchema,
+    reducer: &str,
+    args: &Value,
+    caller_is_owner: bool,
+) -> Result<(), CallError> {
+    let definition = schema
+        .reducer(reducer)
+        .ok_or_else(|| CallError::NoSuchReducer(reducer.to_owned()))?;
     if LIFECYCLE_REDUCERS.contains(&reducer) {
         return Err(CallError::Lifecycle(reducer.to_owned()));
     }
@@ -425,14 +604,25 @@ fn check_call(schema: &ModuleSchema, reducer: &str, args: &Value, caller_is_owne
         return Err(CallError::Private(reducer.to_owned()));
     }
     let signature = || {
-        let params: Vec<String> = definition.args.iter().map(|arg| format!("{}: {}", arg.name, arg.ty.describe())).collect();
+        let params: Vec<String> = definition
+            .args
+            .iter()
+            .map(|arg| format!("{}: {}", arg.name, arg.ty.describe()))
+            .collect();
         format!("reducer `{reducer}` takes ({})", params.join(", "))
     };
     let Value::Array(values) = args else {
-        return Err(CallError::InvalidArguments(format!("arguments must be a JSON array; {}", signature())));
+        return Err(CallError::InvalidArguments(format!(
+            "arguments must be a JSON array; {}",
+            signature()
+        )));
     };
     if values.len() != definition.args.len() {
-        return Err(CallError::InvalidArguments(format!("{}, but {} argument(s) were given", signature(), values.len())));
+        return Err(CallError::InvalidArguments(format!(
+            "{}, but {} argument(s) were given",
+            signature(),
+            values.len()
+        )));
     }
     for (index, (value, arg)) in values.iter().zip(&definition.args).enumerate() {
         if !arg.ty.accepts(value) {
@@ -448,5 +638,14 @@ fn check_call(schema: &ModuleSchema, reducer: &str, args: &Value, caller_is_owne
 }
 
 fn private_tables(schema: Option<&ModuleSchema>) -> Vec<String> {
-    schema.map(|schema| schema.tables.iter().filter(|table| !table.public).map(|table| table.name.clone()).collect()).unwrap_or_default()
+    schema
+        .map(|schema| {
+            schema
+                .tables
+                .iter()
+                .filter(|table| !table.public)
+                .map(|table| table.name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -29,9 +29,13 @@ pub(crate) fn sql_to_json(value: ValueRef<'_>) -> Value {
     match value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(integer) => Value::from(integer),
-        ValueRef::Real(real) => serde_json::Number::from_f64(real).map_or(Value::Null, Value::Number),
+        ValueRef::Real(real) => {
+            serde_json::Number::from_f64(real).map_or(Value::Null, Value::Number)
+        }
         ValueRef::Text(text) => Value::String(String::from_utf8_lossy(text).into_owned()),
-        ValueRef::Blob(bytes) => Value::Array(bytes.iter().map(|byte| Value::from(*byte)).collect()),
+        ValueRef::Blob(bytes) => {
+            Value::Array(bytes.iter().map(|byte| Value::from(*byte)).collect())
+        }
     }
 }
 
@@ -45,7 +49,10 @@ mod tests {
         assert_eq!(json_to_sql(&json!(true)).unwrap(), SqlValue::Integer(1));
         assert_eq!(json_to_sql(&json!(-3)).unwrap(), SqlValue::Integer(-3));
         assert_eq!(json_to_sql(&json!(1.5)).unwrap(), SqlValue::Real(1.5));
-        assert_eq!(json_to_sql(&json!([1, 255])).unwrap(), SqlValue::Blob(vec![1, 255]));
+        assert_eq!(
+            json_to_sql(&json!([1, 255])).unwrap(),
+            SqlValue::Blob(vec![1, 255])
+        );
         assert!(json_to_sql(&json!([256])).is_err());
         assert!(json_to_sql(&json!({"a": 1})).is_err());
         assert!(json_to_sql(&json!(u64::MAX)).is_err());

@@ -22,17 +22,29 @@ pub(crate) fn cli() -> Result<PathBuf, SmoketestError> {
     lookup(&PATH, "keel", "KEEL_CLI_BIN")
 }
 
-fn lookup(cache: &OnceLock<Result<PathBuf, String>>, name: &str, override_var: &str) -> Result<PathBuf, SmoketestError> {
+fn lookup(
+    cache: &OnceLock<Result<PathBuf, String>>,
+    name: &str,
+    override_var: &str,
+) -> Result<PathBuf, SmoketestError> {
     cache
         .get_or_init(|| {
             if let Some(path) = std::env::var_os(override_var).filter(|path| !path.is_empty()) {
                 return Ok(PathBuf::from(path));
             }
             let root = env::workspace_root().map_err(|error| error.to_string())?;
-            let manifest = Manifest::load(&root).map_err(|error| format!("{error} (run `cargo xtask warmup`)"))?;
-            let artifact = manifest.binaries.get(name).ok_or_else(|| format!("the manifest lists no `{name}`; run `cargo xtask warmup`"))?;
-            artifact.check_fresh(&root).map_err(|staleness| staleness.to_string())
+            let manifest = Manifest::load(&root)
+                .map_err(|error| format!("{error} (run `cargo xtask warmup`)"))?;
+            let artifact = manifest.binaries.get(name).ok_or_else(|| {
+                format!("the manifest lists no `{name}`; run `cargo xtask warmup`")
+            })?;
+            artifact
+                .check_fresh(&root)
+                .map_err(|staleness| staleness.to_string())
         })
         .clone()
-        .map_err(|reason| SmoketestError::Artifact { what: format!("binary `{name}`"), reason })
+        .map_err(|reason| SmoketestError::Artifact {
+            what: format!("binary `{name}`"),
+            reason,
+        })
 }

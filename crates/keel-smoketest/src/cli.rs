@@ -36,7 +36,14 @@ impl CliOutput {
 impl fmt::Debug for CliOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "$ {}", self.command)?;
-        writeln!(f, "exit code: {}", self.code.map_or_else(|| "none (killed or timed out)".to_owned(), |code| code.to_string()))?;
+        writeln!(
+            f,
+            "exit code: {}",
+            self.code.map_or_else(
+                || "none (killed or timed out)".to_owned(),
+                |code| code.to_string()
+            )
+        )?;
         writeln!(f, "--- stdout\n{}", self.stdout.trim_end())?;
         write!(f, "--- stderr\n{}", self.stderr.trim_end())
     }
@@ -46,19 +53,40 @@ impl fmt::Debug for CliOutput {
 pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, SmoketestError> {
     let binary = binaries::cli()?;
     let mut command = Command::new(&binary);
-    command.arg("--config-path").arg(config).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let (mut process, pipes) = ChildProcess::spawn(&mut command).map_err(SmoketestError::io(format!("start {}", binary.display())))?;
-    let readers = [pipes.stdout.map(|pipe| Box::new(pipe) as Box<dyn Read + Send>), pipes.stderr.map(|pipe| Box::new(pipe) as Box<dyn Read + Send>)]
-        .map(|pipe| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                if let Some(mut pipe) = pipe {
-                    let _ = pipe.read_to_string(&mut text);
-                }
-                text
-            })
-        });
-    let status = process.wait_timeout(CLI_TIMEOUT).or_else(|| process.kill().and(None));
+    command
+        .arg("--config-path")
+        .arg(config)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (mut process, pipes) = ChildProcess::spawn(&mut command)
+        .map_err(SmoketestError::io(format!("start {}", binary.display())))?;
+    let readers = [
+        pipes
+            .stdout
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+        pipes
+            .stderr
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    ]
+    .map(|pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    });
+    let status = process
+        .wait_timeout(CLI_TIMEOUT)
+        .or_else(|| process.kill().and(None));
     let [stdout, stderr] = readers.map(|reader| reader.join().unwrap_or_default());
-    Ok(CliOutput { command: format!("keel {}", args.join(" ")), code: status.and_then(|status| status.code()), stdout, stderr })
+    Ok(CliOutput {
+        command: format!("keel {}", args.join(" ")),
+        code: status.and_then(|status| status.code()),
+        stdout,
+        stderr,
+    })
 }

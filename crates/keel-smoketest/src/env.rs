@@ -31,9 +31,16 @@ pub fn is_remote() -> bool {
 
 /// Shared servers handed over by the xtask, with their log files.
 pub(crate) fn shared_servers() -> Vec<(String, Option<PathBuf>)> {
-    let Some(urls) = non_empty(SHARED_SERVERS) else { return Vec::new() };
-    let logs: Vec<String> = non_empty(SHARED_SERVER_LOGS).map(|logs| logs.split(',').map(str::to_owned).collect()).unwrap_or_default();
-    urls.split(',').enumerate().map(|(index, url)| (url.trim().to_owned(), logs.get(index).map(PathBuf::from))).collect()
+    let Some(urls) = non_empty(SHARED_SERVERS) else {
+        return Vec::new();
+    };
+    let logs: Vec<String> = non_empty(SHARED_SERVER_LOGS)
+        .map(|logs| logs.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    urls.split(',')
+        .enumerate()
+        .map(|(index, url)| (url.trim().to_owned(), logs.get(index).map(PathBuf::from)))
+        .collect()
 }
 
 pub(crate) fn pool_dir() -> Option<PathBuf> {
@@ -58,7 +65,9 @@ pub(crate) fn workspace_root() -> Result<PathBuf, SmoketestError> {
 }
 
 fn non_empty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 fn flag(name: &str, default: bool) -> bool {

@@ -9,7 +9,9 @@ use crate::cli::CliOutput;
 #[derive(Debug, thiserror::Error)]
 pub enum SmoketestError {
     /// The workspace root could not be found.
-    #[error("cannot find the Keel workspace root: set KEEL_WORKSPACE_ROOT or run from inside the workspace")]
+    #[error(
+        "cannot find the Keel workspace root: set KEEL_WORKSPACE_ROOT or run from inside the workspace"
+    )]
     NoWorkspace,
     /// A built artifact is missing or stale.
     #[error("{what}: {reason}")]
@@ -42,10 +44,14 @@ pub enum SmoketestError {
         reason: String,
     },
     /// The test needs a local server but runs in remote mode.
-    #[error("this test needs a local server ({0}), but the run targets a remote server: declare it with #[local_only = \"...\"]")]
+    #[error(
+        "this test needs a local server ({0}), but the run targets a remote server: declare it with #[local_only = \"...\"]"
+    )]
     NeedsLocalServer(&'static str),
     /// The test has no module to publish.
-    #[error("no module to publish: use precompiled_module(), module_code() or use_precompiled_module()")]
+    #[error(
+        "no module to publish: use precompiled_module(), module_code() or use_precompiled_module()"
+    )]
     NoModule,
     /// A client call failed.
     #[error("{action}")]
@@ -54,13 +60,15 @@ pub enum SmoketestError {
         action: String,
         /// The client error.
         #[source]
-        source: keel_client::ClientError,
+        source: Box<keel_client::ClientError>,
     },
     /// A CLI command exited with an error.
     #[error("the CLI command failed:\n{0:?}")]
-    Cli(CliOutput),
+    Cli(Box<CliOutput>),
     /// A SQL result did not match.
-    #[error("SQL result of `{query}` did not match\n--- expected\n{expected}\n--- actual\n{actual}")]
+    #[error(
+        "SQL result of `{query}` did not match\n--- expected\n{expected}\n--- actual\n{actual}"
+    )]
     SqlMismatch {
         /// The query.
         query: String,
@@ -97,7 +105,7 @@ impl SmoketestError {
     /// The client error behind this one, if any (to check statuses and error kinds).
     pub fn client_error(&self) -> Option<&keel_client::ClientError> {
         match self {
-            SmoketestError::Client { source, .. } => Some(source),
+            SmoketestError::Client { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }

@@ -54,7 +54,9 @@ impl Scope {
 
     /// The scope of the running test, or a fresh one outside the runner.
     pub(crate) fn current() -> Arc<Scope> {
-        CURRENT.with(|current| current.borrow().clone()).unwrap_or_else(|| Scope::new("smoketest"))
+        CURRENT
+            .with(|current| current.borrow().clone())
+            .unwrap_or_else(|| Scope::new("smoketest"))
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -84,7 +86,9 @@ impl Scope {
     pub(crate) fn temp_dir(&self) -> Result<PathBuf, SmoketestError> {
         let mut temp = lock(&self.temp);
         if temp.is_none() {
-            *temp = Some(TempDir::new(&keel_api::DatabaseName::sanitize_prefix(&self.name, 40))?);
+            *temp = Some(TempDir::new(&keel_api::DatabaseName::sanitize_prefix(
+                &self.name, 40,
+            ))?);
         }
         Ok(temp.as_ref().expect("created above").path().to_owned())
     }
@@ -109,7 +113,11 @@ impl Scope {
                 report,
                 "\n--- server log {} ({}last {} lines)",
                 source.path.display(),
-                if source.shared { "lines naming this test's databases, " } else { "" },
+                if source.shared {
+                    "lines naming this test's databases, "
+                } else {
+                    ""
+                },
                 tail.len()
             );
             for line in tail {
@@ -117,7 +125,8 @@ impl Scope {
             }
         }
         if let Some(mut temp) = lock(&self.temp).take() {
-            let kept = temp.keep_as_failed(&keel_api::DatabaseName::sanitize_prefix(&self.name, 80));
+            let kept =
+                temp.keep_as_failed(&keel_api::DatabaseName::sanitize_prefix(&self.name, 80));
             let _ = writeln!(report, "\n--- kept temp dir: {}", kept.display());
         }
         Some(report)
@@ -134,12 +143,26 @@ impl Drop for ScopeGuard {
 }
 
 fn log_tail(source: &LogSource, databases: &[String]) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(&source.path) else { return vec!["(log unreadable)".to_owned()] };
-    let lines: Vec<&str> =
-        text.lines().filter(|line| !source.shared || databases.iter().any(|database| line.contains(database.as_str()))).collect();
-    lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].iter().map(|line| (*line).to_owned()).collect()
+    let Ok(text) = std::fs::read_to_string(&source.path) else {
+        return vec!["(log unreadable)".to_owned()];
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            !source.shared
+                || databases
+                    .iter()
+                    .any(|database| line.contains(database.as_str()))
+        })
+        .collect();
+    lines[lines.len().saturating_sub(LOG_TAIL_LINES)..]
+        .iter()
+        .map(|line| (*line).to_owned())
+        .collect()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

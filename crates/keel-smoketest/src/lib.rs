@@ -39,9 +39,9 @@ mod temp;
 mod wait;
 
 pub use cli::CliOutput;
+pub use env::is_remote;
 pub use errors::SmoketestError;
 pub use smoketest::{Identity, Smoketest, SmoketestBuilder};
-pub use env::is_remote;
 pub use wait::wait_until;
 
 #[doc(hidden)]

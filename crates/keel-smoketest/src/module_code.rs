@@ -34,15 +34,27 @@ pub(crate) struct ModuleCode {
 pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, SmoketestError> {
     let root = env::workspace_root()?;
     let shared = env::use_shared_target_dir();
-    let hash = blake3::hash(format!("{}\n{}", code.dependencies, code.source).as_bytes()).to_hex()[..12].to_string();
+    let hash = blake3::hash(format!("{}\n{}", code.dependencies, code.source).as_bytes()).to_hex()
+        [..12]
+        .to_string();
     let package = format!("module-code-{hash}");
     let crate_dir = scope.temp_dir()?.join(&package);
     write_crate(&root, &crate_dir, &package, code)?;
-    let target_dir = if shared { root.join("target").join("smoketest-modules") } else { crate_dir.join("target") };
+    let target_dir = if shared {
+        root.join("target").join("smoketest-modules")
+    } else {
+        crate_dir.join("target")
+    };
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command
         .current_dir(&crate_dir)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--message-format=json-render-diagnostics",
+        ])
         .env("CARGO_TARGET_DIR", &target_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -50,16 +62,24 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy().into_owned();
         // Variables cargo set for this test binary would change fingerprints of the child build.
-        if name.starts_with("CARGO_PKG_") || matches!(name.as_str(), "CARGO_MANIFEST_DIR" | "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE") {
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                name.as_str(),
+                "CARGO_MANIFEST_DIR" | "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
             command.env_remove(name);
         }
     }
     if !shared {
         command.env("CARGO_HOME", crate_dir.join("cargo-home"));
     }
-    scope.record(format!("module_code build {package} (shared target dir: {shared})"));
+    scope.record(format!(
+        "module_code build {package} (shared target dir: {shared})"
+    ));
     let started = Instant::now();
-    let (mut process, pipes) = ChildProcess::spawn(&mut command).map_err(SmoketestError::io("start cargo build"))?;
+    let (mut process, pipes) =
+        ChildProcess::spawn(&mut command).map_err(SmoketestError::io("start cargo build"))?;
     let mut stderr = pipes.stderr.expect("stderr is piped");
     let stderr_reader = std::thread::spawn(move || {
         let mut text = String::new();
@@ -68,8 +88,13 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
     });
     let mut crates_compiled = 0;
     let mut wasm = None;
-    for line in BufReader::new(pipes.stdout.expect("stdout is piped")).lines().map_while(Result::ok) {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+    for line in BufReader::new(pipes.stdout.expect("stdout is piped"))
+        .lines()
+        .map_while(Result::ok)
+    {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         if message["reason"] != "compiler-artifact" {
             continue;
         }
@@ -77,23 +102,44 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
             crates_compiled += 1;
         }
         if message["target"]["name"].as_str() == Some(&package.replace('-', "_")) {
-            wasm = message["filenames"].as_array().into_iter().flatten().filter_map(|file| file.as_str()).find(|file| file.ends_with(".wasm")).map(PathBuf::from);
+            wasm = message["filenames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|file| file.as_str())
+                .find(|file| file.ends_with(".wasm"))
+                .map(PathBuf::from);
         }
     }
-    let status = process.wait_timeout(BUILD_TIMEOUT).or_else(|| process.kill());
+    let status = process
+        .wait_timeout(BUILD_TIMEOUT)
+        .or_else(|| process.kill());
     let diagnostics = stderr_reader.join().unwrap_or_default();
     let duration = started.elapsed();
     let success = status.is_some_and(|status| status.success());
     record(scope, &package, shared, duration, crates_compiled, success);
-    scope.record(format!("  -> {} in {:.1} s, {crates_compiled} crates compiled", if success { "built" } else { "FAILED" }, duration.as_secs_f64()));
+    scope.record(format!(
+        "  -> {} in {:.1} s, {crates_compiled} crates compiled",
+        if success { "built" } else { "FAILED" },
+        duration.as_secs_f64()
+    ));
     match (success, wasm) {
-        (true, Some(path)) => std::fs::read(&path).map_err(SmoketestError::io(format!("read {}", path.display()))),
-        (true, None) => Err(SmoketestError::ModuleBuild { diagnostics: "cargo reported no .wasm artifact".to_owned() }),
+        (true, Some(path)) => {
+            std::fs::read(&path).map_err(SmoketestError::io(format!("read {}", path.display())))
+        }
+        (true, None) => Err(SmoketestError::ModuleBuild {
+            diagnostics: "cargo reported no .wasm artifact".to_owned(),
+        }),
         (false, _) => Err(SmoketestError::ModuleBuild { diagnostics }),
     }
 }
 
-fn write_crate(root: &Path, crate_dir: &Path, package: &str, code: &ModuleCode) -> Result<(), SmoketestError> {
+fn write_crate(
+    root: &Path,
+    crate_dir: &Path,
+    package: &str,
+    code: &ModuleCode,
+) -> Result<(), SmoketestError> {
     let sdk = root.join("crates").join("keel-module");
     // The same profile as the modules workspace, so shared dependencies are reused.
     let manifest = format!(
@@ -123,19 +169,32 @@ incremental = false
         dependencies = code.dependencies,
     );
     let src = crate_dir.join("src");
-    std::fs::create_dir_all(&src).map_err(SmoketestError::io(format!("create {}", src.display())))?;
-    std::fs::write(crate_dir.join("Cargo.toml"), manifest).map_err(SmoketestError::io("write Cargo.toml"))?;
-    std::fs::write(src.join("lib.rs"), &code.source).map_err(SmoketestError::io("write src/lib.rs"))?;
+    std::fs::create_dir_all(&src)
+        .map_err(SmoketestError::io(format!("create {}", src.display())))?;
+    std::fs::write(crate_dir.join("Cargo.toml"), manifest)
+        .map_err(SmoketestError::io("write Cargo.toml"))?;
+    std::fs::write(src.join("lib.rs"), &code.source)
+        .map_err(SmoketestError::io("write src/lib.rs"))?;
     // Start from the fixtures' lock file: the same dependency versions, nothing to resolve.
     let lock = root.join("modules").join("Cargo.lock");
     if lock.is_file() {
-        std::fs::copy(&lock, crate_dir.join("Cargo.lock")).map_err(SmoketestError::io("copy modules/Cargo.lock"))?;
+        std::fs::copy(&lock, crate_dir.join("Cargo.lock"))
+            .map_err(SmoketestError::io("copy modules/Cargo.lock"))?;
     }
     Ok(())
 }
 
-fn record(scope: &Scope, package: &str, shared: bool, duration: Duration, crates_compiled: u32, success: bool) {
-    let Some(results) = env::results_dir() else { return };
+fn record(
+    scope: &Scope,
+    package: &str,
+    shared: bool,
+    duration: Duration,
+    crates_compiled: u32,
+    success: bool,
+) {
+    let Some(results) = env::results_dir() else {
+        return;
+    };
     let record = ModuleBuildRecord {
         test: scope.name().to_owned(),
         module: package.to_owned(),

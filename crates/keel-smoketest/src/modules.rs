@@ -14,7 +14,11 @@ use crate::errors::SmoketestError;
 pub(crate) fn precompiled(name: &str) -> Result<Arc<Vec<u8>>, SmoketestError> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<u8>>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(bytes) = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(name) {
+    if let Some(bytes) = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(name)
+    {
         return Ok(bytes.clone());
     }
     let root = env::workspace_root()?;
@@ -24,22 +28,40 @@ pub(crate) fn precompiled(name: &str) -> Result<Arc<Vec<u8>>, SmoketestError> {
         if known.is_empty() {
             known = module_dirs(&root);
         }
-        return Err(SmoketestError::UnknownModule { name: name.to_owned(), known });
+        return Err(SmoketestError::UnknownModule {
+            name: name.to_owned(),
+            known,
+        });
     };
     let path = artifact
         .check_fresh(&root)
-        .map_err(|staleness| SmoketestError::Artifact { what: format!("module `{name}`"), reason: staleness.to_string() })?;
-    let bytes = Arc::new(std::fs::read(&path).map_err(SmoketestError::io(format!("read {}", path.display())))?);
-    cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(name.to_owned(), bytes.clone());
+        .map_err(|staleness| SmoketestError::Artifact {
+            what: format!("module `{name}`"),
+            reason: staleness.to_string(),
+        })?;
+    let bytes = Arc::new(
+        std::fs::read(&path).map_err(SmoketestError::io(format!("read {}", path.display())))?,
+    );
+    cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(name.to_owned(), bytes.clone());
     Ok(bytes)
 }
 
 fn manifest(root: &Path) -> Result<Arc<Manifest>, SmoketestError> {
     static MANIFEST: OnceLock<Result<Arc<Manifest>, String>> = OnceLock::new();
     MANIFEST
-        .get_or_init(|| Manifest::load(root).map(Arc::new).map_err(|error| format!("{error} (run `cargo xtask warmup`)")))
+        .get_or_init(|| {
+            Manifest::load(root)
+                .map(Arc::new)
+                .map_err(|error| format!("{error} (run `cargo xtask warmup`)"))
+        })
         .clone()
-        .map_err(|reason| SmoketestError::Artifact { what: "the artifact manifest".to_owned(), reason })
+        .map_err(|reason| SmoketestError::Artifact {
+            what: "the artifact manifest".to_owned(),
+            reason,
+        })
 }
 
 /// Directory names under `modules/` that hold a crate.

@@ -34,12 +34,17 @@ impl Pool {
     /// The pool for the server at `url`: in `dir` when given, else in memory.
     pub(crate) fn for_server(url: &str, dir: Option<PathBuf>) -> Arc<Pool> {
         static POOLS: OnceLock<Mutex<HashMap<String, Arc<Pool>>>> = OnceLock::new();
-        let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut pools = POOLS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         pools
             .entry(url.to_owned())
             .or_insert_with(|| {
                 Arc::new(match dir {
-                    Some(dir) => Pool::Directory(dir.join(keel_api::DatabaseName::sanitize_prefix(url, 60))),
+                    Some(dir) => {
+                        Pool::Directory(dir.join(keel_api::DatabaseName::sanitize_prefix(url, 60)))
+                    }
                     None => Pool::Memory(Mutex::new(Vec::new())),
                 })
             })
@@ -49,15 +54,24 @@ impl Pool {
     /// Takes a database out of the pool, if there is one.
     pub(crate) fn take(&self) -> Option<PooledDatabase> {
         match self {
-            Pool::Memory(entries) => entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop(),
+            Pool::Memory(entries) => entries
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .pop(),
             Pool::Directory(dir) => {
                 let claimed = dir.join("claimed");
                 std::fs::create_dir_all(&claimed).ok()?;
                 for entry in std::fs::read_dir(dir.join("available")).ok()?.flatten() {
-                    let mine = claimed.join(format!("{}.{}", entry.file_name().to_string_lossy(), std::process::id()));
+                    let mine = claimed.join(format!(
+                        "{}.{}",
+                        entry.file_name().to_string_lossy(),
+                        std::process::id()
+                    ));
                     // Whoever renames the file first owns the database.
                     if std::fs::rename(entry.path(), &mine).is_ok() {
-                        let parsed = std::fs::read(&mine).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+                        let parsed = std::fs::read(&mine)
+                            .ok()
+                            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
                         let _ = std::fs::remove_file(&mine);
                         if parsed.is_some() {
                             return parsed;
@@ -72,14 +86,18 @@ impl Pool {
     /// Returns a wiped database to the pool.
     pub(crate) fn give(&self, database: PooledDatabase) {
         match self {
-            Pool::Memory(entries) => entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(database),
+            Pool::Memory(entries) => entries
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(database),
             Pool::Directory(dir) => {
                 let available = dir.join("available");
                 let _ = std::fs::create_dir_all(&available);
                 let tmp = dir.join(format!("{}.tmp", database.name));
                 let json = serde_json::to_vec(&database).expect("pool entries serialize");
                 if std::fs::write(&tmp, json).is_ok() {
-                    let _ = std::fs::rename(&tmp, available.join(format!("{}.json", database.name)));
+                    let _ =
+                        std::fs::rename(&tmp, available.join(format!("{}.json", database.name)));
                 }
             }
         }
@@ -91,7 +109,11 @@ mod tests {
     use super::*;
 
     fn entry(name: &str) -> PooledDatabase {
-        PooledDatabase { name: name.into(), identity: "id".into(), token: "token".into() }
+        PooledDatabase {
+            name: name.into(),
+            identity: "id".into(),
+            token: "token".into(),
+        }
     }
 
     #[test]
@@ -117,10 +139,17 @@ mod tests {
         let takers: Vec<_> = (0..8)
             .map(|_| {
                 let pool = pool.clone();
-                std::thread::spawn(move || std::iter::from_fn(|| pool.take()).map(|entry| entry.name).collect::<Vec<_>>())
+                std::thread::spawn(move || {
+                    std::iter::from_fn(|| pool.take())
+                        .map(|entry| entry.name)
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        let mut names: Vec<String> = takers.into_iter().flat_map(|taker| taker.join().unwrap()).collect();
+        let mut names: Vec<String> = takers
+            .into_iter()
+            .flat_map(|taker| taker.join().unwrap())
+            .collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), 50, "every entry taken exactly once");

@@ -32,14 +32,25 @@ impl ChildProcess {
         let mut child = command.process_group(0).spawn()?;
         let pid = child.id() as i32;
         register(pid);
-        let pipes = ChildPipes { stdin: child.stdin.take(), stdout: child.stdout.take(), stderr: child.stderr.take() };
+        let pipes = ChildPipes {
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take(),
+            stderr: child.stderr.take(),
+        };
         let (sender, exited) = channel();
         std::thread::spawn(move || {
             if let Ok(status) = child.wait() {
                 let _ = sender.send(status);
             }
         });
-        Ok((ChildProcess { pid, exited, status: None }, pipes))
+        Ok((
+            ChildProcess {
+                pid,
+                exited,
+                status: None,
+            },
+            pipes,
+        ))
     }
 
     /// Waits up to `timeout` for the child to exit.
@@ -100,7 +111,10 @@ impl Drop for ChildProcess {
 
 /// Kills every registered process group (on interrupt).
 pub(crate) fn kill_all() {
-    let groups: Vec<i32> = lock().as_mut().map(|groups| groups.drain().collect()).unwrap_or_default();
+    let groups: Vec<i32> = lock()
+        .as_mut()
+        .map(|groups| groups.drain().collect())
+        .unwrap_or_default();
     for pid in groups {
         signal_group(pid, libc::SIGKILL);
     }
@@ -124,5 +138,7 @@ fn unregister(pid: i32) {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Option<HashSet<i32>>> {
-    LIVE_GROUPS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -66,11 +66,17 @@ pub fn main() -> ExitCode {
                 tags: case.tags.iter().map(|tag| (*tag).to_owned()).collect(),
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&metadata).expect("metadata serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&metadata).expect("metadata serializes")
+        );
         return ExitCode::SUCCESS;
     }
     if let Some(position) = args.iter().position(|arg| arg == "--keel-bench-overhead") {
-        let iterations = args.get(position + 1).and_then(|n| n.parse().ok()).unwrap_or(50);
+        let iterations = args
+            .get(position + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(50);
         return bench_overhead(iterations);
     }
     install_interrupt_handler();
@@ -79,14 +85,20 @@ pub fn main() -> ExitCode {
     let cases = registered();
     if remote && !arguments.list {
         for case in cases.iter().filter(|case| case.local_only.is_some()) {
-            eprintln!("skipped in remote mode: {} ({})", case.full_name(), case.local_only.unwrap_or_default());
+            eprintln!(
+                "skipped in remote mode: {} ({})",
+                case.full_name(),
+                case.local_only.unwrap_or_default()
+            );
         }
     }
     let trials = cases
         .into_iter()
         .map(|case| {
             let kind = case.tags.first().copied().unwrap_or_default();
-            Trial::test(case.full_name(), move || run_case(case)).with_kind(kind).with_ignored_flag(remote && case.local_only.is_some())
+            Trial::test(case.full_name(), move || run_case(case))
+                .with_kind(kind)
+                .with_ignored_flag(remote && case.local_only.is_some())
         })
         .collect();
     let conclusion = libtest_mimic::run(&arguments, trials);
@@ -110,7 +122,11 @@ fn run_case(case: &TestCase) -> Result<(), Failed> {
     if let Some(dir) = env::results_dir() {
         let record = TestRecord {
             name,
-            status: if failure.is_some() { TestStatus::Failed } else { TestStatus::Passed },
+            status: if failure.is_some() {
+                TestStatus::Failed
+            } else {
+                TestStatus::Passed
+            },
             duration_ms,
             message: failure,
             skip_reason: None,
@@ -127,7 +143,11 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<String>()
         .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|message| (*message).to_owned()))
+        .or_else(|| {
+            panic
+                .downcast_ref::<&str>()
+                .map(|message| (*message).to_owned())
+        })
         .unwrap_or_else(|| "(no message)".to_owned())
 }
 
@@ -162,7 +182,8 @@ fn bench_overhead(iterations: usize) -> ExitCode {
             drop(t);
             release_ms.push(released.elapsed().as_secs_f64() * 1000.0);
         }
-        let counter_source = std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?;
+        let counter_source =
+            std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?;
         let started = Instant::now();
         let t = Smoketest::builder().module_code(&counter_source).build()?;
         t.call("increment", serde_json::json!([1]))?;

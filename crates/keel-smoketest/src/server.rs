@@ -74,13 +74,22 @@ impl LocalServer {
     }
 
     fn spawn(&mut self) -> Result<(), SmoketestError> {
-        let fail = |reason: String| SmoketestError::ServerStart { binary: self.binary.clone(), reason };
-        std::fs::create_dir_all(&self.data_dir).map_err(SmoketestError::io(format!("create {}", self.data_dir.display())))?;
+        let fail = |reason: String| SmoketestError::ServerStart {
+            binary: self.binary.clone(),
+            reason,
+        };
+        std::fs::create_dir_all(&self.data_dir).map_err(SmoketestError::io(format!(
+            "create {}",
+            self.data_dir.display()
+        )))?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log_path)
-            .map_err(SmoketestError::io(format!("open {}", self.log_path.display())))?;
+            .map_err(SmoketestError::io(format!(
+                "open {}",
+                self.log_path.display()
+            )))?;
         let mut command = Command::new(&self.binary);
         command
             .arg("--data-dir")
@@ -90,7 +99,8 @@ impl LocalServer {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log);
-        let (mut process, pipes) = ChildProcess::spawn(&mut command).map_err(|error| fail(error.to_string()))?;
+        let (mut process, pipes) =
+            ChildProcess::spawn(&mut command).map_err(|error| fail(error.to_string()))?;
         let stdout = pipes.stdout.expect("stdout is piped");
         let (sender, ready) = channel();
         std::thread::spawn(move || {
@@ -102,14 +112,21 @@ impl LocalServer {
             Ok(line) if !line.is_empty() => line,
             Ok(_) => {
                 process.terminate(Duration::from_secs(1));
-                return Err(fail(format!("it exited before it was ready; its log:\n{}", tail(&self.log_path))));
+                return Err(fail(format!(
+                    "it exited before it was ready; its log:\n{}",
+                    tail(&self.log_path)
+                )));
             }
             Err(_) => {
                 process.kill();
-                return Err(fail(format!("it did not print its ready line within {READY_TIMEOUT:?}; its log:\n{}", tail(&self.log_path))));
+                return Err(fail(format!(
+                    "it did not print its ready line within {READY_TIMEOUT:?}; its log:\n{}",
+                    tail(&self.log_path)
+                )));
             }
         };
-        let addr = parse_ready_line(&line).ok_or_else(|| fail(format!("unexpected ready line {line:?}")))?;
+        let addr = parse_ready_line(&line)
+            .ok_or_else(|| fail(format!("unexpected ready line {line:?}")))?;
         self.url = format!("http://{addr}");
         self._stdin = pipes.stdin;
         self.process = Some(process);
@@ -142,7 +159,10 @@ mod tests {
 
     #[test]
     fn ready_lines_are_parsed() {
-        assert_eq!(parse_ready_line(r#"{"event":"ready","addr":"127.0.0.1:4000"}"#).as_deref(), Some("127.0.0.1:4000"));
+        assert_eq!(
+            parse_ready_line(r#"{"event":"ready","addr":"127.0.0.1:4000"}"#).as_deref(),
+            Some("127.0.0.1:4000")
+        );
         assert_eq!(parse_ready_line(r#"{"event":"other","addr":"x"}"#), None);
         assert_eq!(parse_ready_line("listening"), None);
     }

@@ -73,7 +73,13 @@ static PROCESS_SERVER: Mutex<Option<(LocalServer, TempDir)>> = Mutex::new(None);
 impl Smoketest {
     /// A builder with no module and autopublish on.
     pub fn builder() -> SmoketestBuilder {
-        SmoketestBuilder { module: None, autopublish: true, local_server: None, server_url: None, server_args: Vec::new() }
+        SmoketestBuilder {
+            module: None,
+            autopublish: true,
+            local_server: None,
+            server_url: None,
+            server_args: Vec::new(),
+        }
     }
 
     /// The test's database name.
@@ -109,7 +115,9 @@ impl Smoketest {
 
     /// Runs SQL on the test's database.
     pub fn sql(&self, query: &str) -> Result<SqlResult, SmoketestError> {
-        self.journaled(format!("sql {query:?} on {}", self.db), || self.client.sql(&self.db, query))
+        self.journaled(format!("sql {query:?} on {}", self.db), || {
+            self.client.sql(&self.db, query)
+        })
     }
 
     /// Runs SQL and formats the result as the CLI does.
@@ -125,23 +133,35 @@ impl Smoketest {
         if actual == expected {
             Ok(())
         } else {
-            Err(SmoketestError::SqlMismatch { query: query.to_owned(), expected, actual })
+            Err(SmoketestError::SqlMismatch {
+                query: query.to_owned(),
+                expected,
+                actual,
+            })
         }
     }
 
     /// The messages of the last `n` log records of the test's database.
     pub fn logs(&self, n: usize) -> Result<Vec<String>, SmoketestError> {
-        Ok(self.log_records(n)?.into_iter().map(|record| record.message).collect())
+        Ok(self
+            .log_records(n)?
+            .into_iter()
+            .map(|record| record.message)
+            .collect())
     }
 
     /// The last `n` log records of the test's database.
     pub fn log_records(&self, n: usize) -> Result<Vec<LogRecord>, SmoketestError> {
-        self.journaled(format!("logs -n {n} of {}", self.db), || self.client.logs(&self.db, n))
+        self.journaled(format!("logs -n {n} of {}", self.db), || {
+            self.client.logs(&self.db, n)
+        })
     }
 
     /// The schema of the test's database.
     pub fn describe(&self) -> Result<DatabaseInfo, SmoketestError> {
-        self.journaled(format!("describe {}", self.db), || self.client.describe(&self.db))
+        self.journaled(format!("describe {}", self.db), || {
+            self.client.describe(&self.db)
+        })
     }
 
     /// Publishes the current module to the test's database (create or automatic migration).
@@ -160,7 +180,13 @@ impl Smoketest {
     pub fn publish_to(&mut self, db: &str, clear: bool) -> Result<PublishResult, SmoketestError> {
         let wasm = self.module_bytes()?;
         let module = self.module_name.clone().unwrap_or_default();
-        let result = self.journaled(format!("publish {module} to {db}{}", if clear { " (clear)" } else { "" }), || self.client.publish(db, &wasm, clear));
+        let result = self.journaled(
+            format!(
+                "publish {module} to {db}{}",
+                if clear { " (clear)" } else { "" }
+            ),
+            || self.client.publish(db, &wasm, clear),
+        );
         if result.is_ok() && db == self.db {
             self.published = true;
         }
@@ -176,7 +202,10 @@ impl Smoketest {
 
     /// Switches to a module compiled from `source` now (the slow path; prefer precompiled).
     pub fn use_module_code(&mut self, source: &str) -> Result<(), SmoketestError> {
-        let code = ModuleCode { source: source.to_owned(), dependencies: String::new() };
+        let code = ModuleCode {
+            source: source.to_owned(),
+            dependencies: String::new(),
+        };
         self.wasm = Some(Arc::new(module_code::build(&self.scope, &code)?));
         self.module_name = Some("module_code".to_owned());
         Ok(())
@@ -194,7 +223,10 @@ impl Smoketest {
     pub fn new_identity(&self) -> Result<Identity, SmoketestError> {
         let anonymous = self.client.without_token();
         let created = self.journaled_value("create identity", || anonymous.create_identity())?;
-        Ok(Identity { client: anonymous.with_token(&created.token), identity: created.identity })
+        Ok(Identity {
+            client: anonymous.with_token(&created.token),
+            identity: created.identity,
+        })
     }
 
     /// Restarts the test's private server gracefully (SIGTERM) on the same data dir.
@@ -209,10 +241,20 @@ impl Smoketest {
 
     fn restart(&mut self, crash: bool) -> Result<(), SmoketestError> {
         let Server::Private(server) = &mut self.server else {
-            return Err(SmoketestError::NeedsLocalServer("restarting the server; build with .local_server(\"reason\")"));
+            return Err(SmoketestError::NeedsLocalServer(
+                "restarting the server; build with .local_server(\"reason\")",
+            ));
         };
-        self.scope.record(if crash { "kill -9 the server and start it again" } else { "restart the server" });
-        if crash { server.crash_and_restart()? } else { server.restart()? }
+        self.scope.record(if crash {
+            "kill -9 the server and start it again"
+        } else {
+            "restart the server"
+        });
+        if crash {
+            server.crash_and_restart()?
+        } else {
+            server.restart()?
+        }
         let token = self.client.token().unwrap_or_default().to_owned();
         self.client = client_for(server.url())?.with_token(&token);
         self.config_path = None;
@@ -226,7 +268,11 @@ impl Smoketest {
         S: AsRef<str>,
     {
         let output = self.cli_output(args)?;
-        if output.success() { Ok(output) } else { Err(SmoketestError::Cli(output)) }
+        if output.success() {
+            Ok(output)
+        } else {
+            Err(SmoketestError::Cli(Box::new(output)))
+        }
     }
 
     /// Runs the real `keel` CLI with this test's config and returns its output, whatever the
@@ -236,10 +282,14 @@ impl Smoketest {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let args: Vec<String> = args.into_iter().map(|arg| arg.as_ref().to_owned()).collect();
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|arg| arg.as_ref().to_owned())
+            .collect();
         let config = self.config_path()?;
         let output = cli::run(&config, &args)?;
-        self.scope.record(format!("{output:?}").replace('\n', "\n    "));
+        self.scope
+            .record(format!("{output:?}").replace('\n', "\n    "));
         Ok(output)
     }
 
@@ -248,8 +298,12 @@ impl Smoketest {
         if let Some(path) = &self.config_path {
             return Ok(path.clone());
         }
-        let dir = self.scope.temp_dir()?.join(format!("cli-{}", random_suffix()));
-        std::fs::create_dir_all(&dir).map_err(SmoketestError::io(format!("create {}", dir.display())))?;
+        let dir = self
+            .scope
+            .temp_dir()?
+            .join(format!("cli-{}", random_suffix()));
+        std::fs::create_dir_all(&dir)
+            .map_err(SmoketestError::io(format!("create {}", dir.display())))?;
         let path = dir.join("config.toml");
         let contents = format!(
             "server = {:?}\nidentity = {:?}\ntoken = {:?}\n",
@@ -257,7 +311,8 @@ impl Smoketest {
             self.identity,
             self.client.token().unwrap_or_default()
         );
-        std::fs::write(&path, contents).map_err(SmoketestError::io(format!("write {}", path.display())))?;
+        std::fs::write(&path, contents)
+            .map_err(SmoketestError::io(format!("write {}", path.display())))?;
         self.config_path = Some(path.clone());
         Ok(path)
     }
@@ -274,20 +329,34 @@ impl Smoketest {
         timeout: Duration,
         condition: impl FnMut() -> Result<bool, E>,
     ) -> anyhow::Result<()> {
-        self.scope.record(format!("wait until {what} (at most {timeout:?})"));
+        self.scope
+            .record(format!("wait until {what} (at most {timeout:?})"));
         crate::wait::wait_until(what, timeout, condition)
     }
 
-    fn journaled<T: std::fmt::Debug>(&self, action: String, work: impl FnOnce() -> Result<T, keel_client::ClientError>) -> Result<T, SmoketestError> {
+    fn journaled<T: std::fmt::Debug>(
+        &self,
+        action: String,
+        work: impl FnOnce() -> Result<T, keel_client::ClientError>,
+    ) -> Result<T, SmoketestError> {
         let result = work();
         match &result {
-            Ok(value) => self.scope.record(format!("{action} -> ok {}", brief(value))),
+            Ok(value) => self
+                .scope
+                .record(format!("{action} -> ok {}", brief(value))),
             Err(error) => self.scope.record(format!("{action} -> error: {error}")),
         }
-        result.map_err(|source| SmoketestError::Client { action, source })
+        result.map_err(|source| SmoketestError::Client {
+            action,
+            source: Box::new(source),
+        })
     }
 
-    fn journaled_value<T: std::fmt::Debug>(&self, action: &str, work: impl FnOnce() -> Result<T, keel_client::ClientError>) -> Result<T, SmoketestError> {
+    fn journaled_value<T: std::fmt::Debug>(
+        &self,
+        action: &str,
+        work: impl FnOnce() -> Result<T, keel_client::ClientError>,
+    ) -> Result<T, SmoketestError> {
         self.journaled(action.to_owned(), work)
     }
 }
@@ -336,7 +405,10 @@ impl SmoketestBuilder {
 
     /// Compiles `source` (the body of a module's `src/lib.rs`) at run time.
     pub fn module_code(mut self, source: &str) -> SmoketestBuilder {
-        self.module = Some(ModuleSource::Code(ModuleCode { source: source.to_owned(), dependencies: String::new() }));
+        self.module = Some(ModuleSource::Code(ModuleCode {
+            source: source.to_owned(),
+            dependencies: String::new(),
+        }));
         self
     }
 
@@ -362,7 +434,10 @@ impl SmoketestBuilder {
     }
 
     /// Extra flags for the private local server (implies [`SmoketestBuilder::local_server`]).
-    pub fn server_args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> SmoketestBuilder {
+    pub fn server_args<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        args: I,
+    ) -> SmoketestBuilder {
         self.server_args.extend(args.into_iter().map(Into::into));
         self.local_server.get_or_insert("custom server flags");
         self
@@ -387,7 +462,13 @@ impl SmoketestBuilder {
         let (client, identity) = match pooled {
             Some(entry) => (client.with_token(&entry.token), entry.identity),
             None => {
-                let created = client.create_identity().map_err(|source| SmoketestError::Client { action: "create an identity".to_owned(), source })?;
+                let created =
+                    client
+                        .create_identity()
+                        .map_err(|source| SmoketestError::Client {
+                            action: "create an identity".to_owned(),
+                            source: Box::new(source),
+                        })?;
                 (client.with_token(&created.token), created.identity)
             }
         };
@@ -420,7 +501,10 @@ impl SmoketestBuilder {
     }
 }
 
-fn acquire_server(builder: &SmoketestBuilder, scope: &Scope) -> Result<(Server, String), SmoketestError> {
+fn acquire_server(
+    builder: &SmoketestBuilder,
+    scope: &Scope,
+) -> Result<(Server, String), SmoketestError> {
     if let Some(url) = &builder.server_url {
         return Ok((Server::Remote, url.clone()));
     }
@@ -431,7 +515,9 @@ fn acquire_server(builder: &SmoketestBuilder, scope: &Scope) -> Result<(Server, 
         return Err(SmoketestError::NeedsLocalServer(reason));
     }
     if builder.local_server.is_some() || (env::fresh_server() && remote.is_none()) {
-        let dir = scope.temp_dir()?.join(format!("server-{}", random_suffix()));
+        let dir = scope
+            .temp_dir()?
+            .join(format!("server-{}", random_suffix()));
         let server = LocalServer::start(&dir, &builder.server_args)?;
         scope.watch_log(server.log_path().to_owned(), false);
         let url = server.url().to_owned();
@@ -449,7 +535,9 @@ fn acquire_server(builder: &SmoketestBuilder, scope: &Scope) -> Result<(Server, 
         }
         return Ok((Server::Shared(Pool::for_server(&url, env::pool_dir())), url));
     }
-    let mut process_server = PROCESS_SERVER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut process_server = PROCESS_SERVER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if process_server.is_none() {
         let dir = TempDir::new("server")?;
         let server = LocalServer::start(dir.path(), &[])?;
@@ -463,7 +551,10 @@ fn acquire_server(builder: &SmoketestBuilder, scope: &Scope) -> Result<(Server, 
 
 /// Stops the server this process spawned, if any (the runner calls it at exit).
 pub(crate) fn stop_process_server() {
-    PROCESS_SERVER.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    PROCESS_SERVER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
 }
 
 fn take_pooled(pool: &Pool, client: &Client, db: &str, scope: &Scope) -> Option<PooledDatabase> {
@@ -474,26 +565,45 @@ fn take_pooled(pool: &Pool, client: &Client, db: &str, scope: &Scope) -> Option<
                 scope.record(format!("pooled database {} renamed to {db}", entry.name));
                 return Some(entry);
             }
-            Err(error) => scope.record(format!("pooled database {} unusable ({error}); trying the next", entry.name)),
+            Err(error) => scope.record(format!(
+                "pooled database {} unusable ({error}); trying the next",
+                entry.name
+            )),
         }
     }
     None
 }
 
 fn client_for(url: &str) -> Result<Client, SmoketestError> {
-    Client::new(url).map_err(|source| SmoketestError::Client { action: format!("connect to {url}"), source })
+    Client::new(url).map_err(|source| SmoketestError::Client {
+        action: format!("connect to {url}"),
+        source: Box::new(source),
+    })
 }
 
 /// `<test name prefix>-<random>`: unique, and tells which test made it.
 fn database_name(test_name: &str) -> String {
-    format!("{}-{}", keel_api::DatabaseName::sanitize_prefix(test_name, 48), random_suffix())
+    format!(
+        "{}-{}",
+        keel_api::DatabaseName::sanitize_prefix(test_name, 48),
+        random_suffix()
+    )
 }
 
 fn normalize_table(table: &str) -> String {
-    table.trim_matches('\n').lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+    table
+        .trim_matches('\n')
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn brief(value: &impl std::fmt::Debug) -> String {
     let text = format!("{value:?}");
-    if text.len() > 300 { format!("{}...", &text[..text.floor_char_boundary(300)]) } else { text }
+    if text.len() > 300 {
+        format!("{}...", &text[..text.floor_char_boundary(300)])
+    } else {
+        text
+    }
 }

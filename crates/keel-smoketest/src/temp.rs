@@ -20,10 +20,12 @@ impl TempDir {
     /// Creates `<base>/<prefix>-<pid>-<random>`.
     pub(crate) fn new(prefix: &str) -> Result<TempDir, SmoketestError> {
         let base = base_dir();
-        std::fs::create_dir_all(&base).map_err(SmoketestError::io(format!("create {}", base.display())))?;
+        std::fs::create_dir_all(&base)
+            .map_err(SmoketestError::io(format!("create {}", base.display())))?;
         let name = format!("{prefix}-{}-{}", std::process::id(), random_suffix());
         let path = base.join(name);
-        std::fs::create_dir(&path).map_err(SmoketestError::io(format!("create {}", path.display())))?;
+        std::fs::create_dir(&path)
+            .map_err(SmoketestError::io(format!("create {}", path.display())))?;
         lock().push(path.clone());
         Ok(TempDir { path, keep: false })
     }
@@ -76,7 +78,9 @@ fn unregister(path: &Path) {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
-    LIVE_DIRS.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    LIVE_DIRS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Eight random hex characters.

@@ -19,7 +19,11 @@ pub(crate) type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> AppError {
-        AppError { kind, message: message.into(), hint: None }
+        AppError {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> AppError {
@@ -33,19 +37,43 @@ impl AppError {
     }
 
     pub(crate) fn not_found(database: &str) -> AppError {
-        AppError::new(ErrorKind::NotFound, format!("no database named `{database}`"))
-            .with_hint("list your databases with `keel list`, or publish a module to create one")
+        AppError::new(
+            ErrorKind::NotFound,
+            format!("no database named `{database}`"),
+        )
+        .with_hint("list your databases with `keel list`, or publish a module to create one")
     }
 
     pub(crate) fn not_owner(database: &str, action: &str) -> AppError {
-        AppError::new(ErrorKind::Forbidden, format!("only the owner of `{database}` may {action} it"))
+        AppError::new(
+            ErrorKind::Forbidden,
+            format!("only the owner of `{database}` may {action} it"),
+        )
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(ApiError { error: self.message, kind: self.kind, hint: self.hint })).into_response()
+        let status =
+            StatusCode::from_u16(self.kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let close = self.kind == ErrorKind::PayloadTooLarge;
+        let mut response = (
+            status,
+            Json(ApiError {
+                error: self.message,
+                kind: self.kind,
+                hint: self.hint,
+            }),
+        )
+            .into_response();
+        if close {
+            // The rest of the oversized body was never read: the connection cannot be reused.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

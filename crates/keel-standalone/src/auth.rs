@@ -21,17 +21,31 @@ pub(crate) fn new_identity() -> NewIdentity {
     getrandom::fill(&mut secret).expect("the OS random source works");
     let identity = hex(&id);
     let secret = hex(&secret);
-    NewIdentity { token: format!("{identity}.{secret}"), secret_hash: blake3::hash(secret.as_bytes()), identity }
+    NewIdentity {
+        token: format!("{identity}.{secret}"),
+        secret_hash: blake3::hash(secret.as_bytes()),
+        identity,
+    }
 }
 
 /// Splits the bearer token of a request into identity and secret hash.
 pub(crate) fn bearer(headers: &HeaderMap) -> Result<(String, blake3::Hash), AppError> {
-    let unauthorized =
-        |message: &str| AppError::new(ErrorKind::Unauthorized, message).with_hint("create an identity with `keel identity new` and pass its token");
-    let value = headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| unauthorized("this request needs a bearer token"))?;
-    let value = value.to_str().map_err(|_| unauthorized("the authorization header is not valid text"))?;
-    let token = value.strip_prefix("Bearer ").ok_or_else(|| unauthorized("the authorization header must be `Bearer TOKEN`"))?;
-    let (identity, secret) = token.split_once('.').ok_or_else(|| unauthorized("malformed token"))?;
+    let unauthorized = |message: &str| {
+        AppError::new(ErrorKind::Unauthorized, message)
+            .with_hint("create an identity with `keel identity new` and pass its token")
+    };
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("this request needs a bearer token"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("the authorization header is not valid text"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| unauthorized("the authorization header must be `Bearer TOKEN`"))?;
+    let (identity, secret) = token
+        .split_once('.')
+        .ok_or_else(|| unauthorized("malformed token"))?;
     Ok((identity.to_owned(), blake3::hash(secret.as_bytes())))
 }
 

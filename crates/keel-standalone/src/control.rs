@@ -32,18 +32,35 @@ impl Control {
     }
 
     pub(crate) fn identities(&self) -> rusqlite::Result<Vec<(String, String)>> {
-        let mut statement = self.connection.prepare("SELECT id, secret_hash FROM identities")?;
-        statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?.collect()
+        let mut statement = self
+            .connection
+            .prepare("SELECT id, secret_hash FROM identities")?;
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect()
     }
 
     pub(crate) fn insert_identity(&self, id: &str, secret_hash: &str) -> rusqlite::Result<()> {
-        self.connection.execute("INSERT INTO identities (id, secret_hash, created_micros) VALUES (?1, ?2, ?3)", params![id, secret_hash, now_micros()])?;
+        self.connection.execute(
+            "INSERT INTO identities (id, secret_hash, created_micros) VALUES (?1, ?2, ?3)",
+            params![id, secret_hash, now_micros()],
+        )?;
         Ok(())
     }
 
     pub(crate) fn databases(&self) -> rusqlite::Result<Vec<DatabaseRow>> {
-        let mut statement = self.connection.prepare("SELECT name, id, owner FROM databases")?;
-        statement.query_map([], |row| Ok(DatabaseRow { name: row.get(0)?, id: row.get(1)?, owner: row.get(2)? }))?.collect()
+        let mut statement = self
+            .connection
+            .prepare("SELECT name, id, owner FROM databases")?;
+        statement
+            .query_map([], |row| {
+                Ok(DatabaseRow {
+                    name: row.get(0)?,
+                    id: row.get(1)?,
+                    owner: row.get(2)?,
+                })
+            })?
+            .collect()
     }
 
     pub(crate) fn insert_database(&self, row: &DatabaseRow) -> rusqlite::Result<()> {
@@ -55,16 +72,20 @@ impl Control {
     }
 
     pub(crate) fn delete_database(&self, name: &str) -> rusqlite::Result<()> {
-        self.connection.execute("DELETE FROM databases WHERE name = ?1", [name])?;
+        self.connection
+            .execute("DELETE FROM databases WHERE name = ?1", [name])?;
         Ok(())
     }
 
     pub(crate) fn rename_database(&self, old: &str, new: &str) -> rusqlite::Result<()> {
-        self.connection.execute("UPDATE databases SET name = ?2 WHERE name = ?1", [old, new])?;
+        self.connection
+            .execute("UPDATE databases SET name = ?2 WHERE name = ?1", [old, new])?;
         Ok(())
     }
 }
 
 fn now_micros() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_micros() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros() as i64)
 }

@@ -19,7 +19,10 @@ pub(crate) struct LogStore {
 
 impl LogStore {
     pub(crate) fn new(path: PathBuf) -> LogStore {
-        LogStore { path, records: None }
+        LogStore {
+            path,
+            records: None,
+        }
     }
 
     /// Appends records to memory and to the file.
@@ -27,7 +30,10 @@ impl LogStore {
         if new_records.is_empty() {
             return Ok(());
         }
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
         let mut lines = Vec::new();
         for record in &new_records {
             serde_json::to_writer(&mut lines, record).expect("log records serialize");
@@ -45,7 +51,11 @@ impl LogStore {
     /// The last `n` records, oldest first.
     pub(crate) fn last(&mut self, n: usize) -> std::io::Result<Vec<LogRecord>> {
         let records = self.records()?;
-        Ok(records.iter().skip(records.len().saturating_sub(n)).cloned().collect())
+        Ok(records
+            .iter()
+            .skip(records.len().saturating_sub(n))
+            .cloned()
+            .collect())
     }
 
     /// Forgets every record and removes the file.

@@ -21,7 +21,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let flags = flags::Flags::parse();
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(flags.log_level).with_ansi(false).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(flags.log_level)
+        .with_ansi(false)
+        .init();
     match run(flags) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -32,17 +36,24 @@ fn main() -> ExitCode {
 }
 
 fn run(flags: flags::Flags) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
     runtime.block_on(serve(flags))
 }
 
 async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
-    let state = state::AppState::open(&flags).with_context(|| format!("open data dir {}", flags.data_dir.display()))?;
-    let listener = tokio::net::TcpListener::bind(&flags.listen).await.with_context(|| format!("bind {}", flags.listen))?;
+    let state = state::AppState::open(&flags)
+        .with_context(|| format!("open data dir {}", flags.data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(&flags.listen)
+        .await
+        .with_context(|| format!("bind {}", flags.listen))?;
     let addr = listener.local_addr().context("read the bound address")?;
     let ready = format!(r#"{{"event":"ready","addr":"{addr}"}}"#);
     if let Some(ready_file) = &flags.ready_file {
-        write_atomically(ready_file, &ready).with_context(|| format!("write ready file {}", ready_file.display()))?;
+        write_atomically(ready_file, &ready)
+            .with_context(|| format!("write ready file {}", ready_file.display()))?;
     }
     {
         let mut stdout = std::io::stdout().lock();
@@ -51,7 +62,10 @@ async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, data_dir = %flags.data_dir.display(), "keel-standalone ready");
     let app = routes::router(state.clone());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown::signal(flags.exit_on_stdin_close)).await.context("serve HTTP")?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown::signal(flags.exit_on_stdin_close))
+        .await
+        .context("serve HTTP")?;
     tracing::info!("shut down");
     Ok(())
 }

@@ -11,8 +11,9 @@ use axum::routing::{get, post};
 use keel_api::DatabaseName;
 use keel_api::abi::ABI_VERSION;
 use keel_api::http::{
-    CallResult, DatabaseInfo, DatabaseList, DatabaseSummary, Deleted, ErrorKind, IdentityCreated, LogLevel, LogList, LogRecord, PublishResult,
-    RenameRequest, ServerInfo, SqlRequest, SqlResult, WhoAmI,
+    CallResult, DatabaseInfo, DatabaseList, DatabaseSummary, Deleted, ErrorKind, IdentityCreated,
+    LogLevel, LogList, LogRecord, PublishResult, RenameRequest, ServerInfo, SqlRequest, SqlResult,
+    WhoAmI,
 };
 use keel_host::Access;
 use serde::Deserialize;
@@ -31,20 +32,31 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/ping", get(ping))
         .route("/v1/identity", post(create_identity).get(whoami))
         .route("/v1/databases", get(list))
-        .route("/v1/databases/{name}", post(publish).delete(delete).layer(DefaultBodyLimit::max(max_body)))
+        .route(
+            "/v1/databases/{name}",
+            post(publish)
+                .delete(delete)
+                .layer(DefaultBodyLimit::max(max_body)),
+        )
         .route("/v1/databases/{name}/reset", post(reset))
         .route("/v1/databases/{name}/rename", post(rename))
         .route("/v1/databases/{name}/call/{reducer}", post(call))
         .route("/v1/databases/{name}/sql", post(sql))
         .route("/v1/databases/{name}/logs", get(logs))
         .route("/v1/databases/{name}/schema", get(schema))
-        .fallback(|| async { AppError::new(ErrorKind::NotFound, "no such route").with_hint("the API lives under /v1; see keel_api::http") })
+        .fallback(|| async {
+            AppError::new(ErrorKind::NotFound, "no such route")
+                .with_hint("the API lives under /v1; see keel_api::http")
+        })
         .layer(DefaultBodyLimit::max(MAX_SMALL_BODY))
         .with_state(state)
 }
 
 async fn ping() -> Json<ServerInfo> {
-    Json(ServerInfo { version: env!("CARGO_PKG_VERSION").to_owned(), abi_version: ABI_VERSION })
+    Json(ServerInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        abi_version: ABI_VERSION,
+    })
 }
 
 async fn create_identity(State(state): State<AppState>) -> AppResult<Json<IdentityCreated>> {
@@ -52,7 +64,10 @@ async fn create_identity(State(state): State<AppState>) -> AppResult<Json<Identi
         let new = auth::new_identity();
         state.add_identity(&new.identity, new.secret_hash)?;
         tracing::info!(identity = %new.identity, "identity created");
-        Ok(Json(IdentityCreated { identity: new.identity, token: new.token }))
+        Ok(Json(IdentityCreated {
+            identity: new.identity,
+            token: new.token,
+        }))
     })
     .await
 }
@@ -68,7 +83,10 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Js
         let mut databases = Vec::new();
         for (name, entry) in state.databases_of(&identity) {
             let module_hash = match state.lock(&name, &entry) {
-                Ok(mut slot) => slot.database().module().map(|module| module.hash().to_owned()),
+                Ok(mut slot) => slot
+                    .database()
+                    .module()
+                    .map(|module| module.hash().to_owned()),
                 Err(_) => continue,
             };
             databases.push(DatabaseSummary { name, module_hash });
@@ -134,7 +152,11 @@ async fn publish(
     .await
 }
 
-async fn delete(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> AppResult<Json<Deleted>> {
+async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Json<Deleted>> {
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
         let entry = state.database(&name)?;
@@ -153,7 +175,11 @@ async fn delete(State(state): State<AppState>, Path(name): Path<String>, headers
     .await
 }
 
-async fn reset(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> AppResult<Json<Deleted>> {
+async fn reset(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Json<Deleted>> {
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
         let entry = state.database(&name)?;
@@ -186,7 +212,13 @@ async fn rename(
         let mut slot = state.lock(&name, &entry)?;
         state.rename_database(&name, new_name.as_str())?;
         tracing::info!(database = %new_name, old_name = %name, "database renamed");
-        Ok(Json(DatabaseSummary { name: new_name.to_string(), module_hash: slot.database().module().map(|module| module.hash().to_owned()) }))
+        Ok(Json(DatabaseSummary {
+            name: new_name.to_string(),
+            module_hash: slot
+                .database()
+                .module()
+                .map(|module| module.hash().to_owned()),
+        }))
     })
     .await
 }
@@ -198,12 +230,23 @@ async fn call(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Json<CallResult>> {
     let identity = authenticate(&state, &headers)?;
-    let args: serde_json::Value = if matches!(&body, Ok(bytes) if bytes.is_empty()) { serde_json::json!([]) } else { json_body(body)? };
+    let args: serde_json::Value = if matches!(&body, Ok(bytes) if bytes.is_empty()) {
+        serde_json::json!([])
+    } else {
+        json_body(body)?
+    };
     blocking(move || {
         let entry = state.database(&name)?;
         let mut slot = state.lock(&name, &entry)?;
         let mut logs = Vec::new();
-        let result = slot.database().call(state.runtime(), &reducer, &args, &identity, entry.owner == identity, &mut logs);
+        let result = slot.database().call(
+            state.runtime(),
+            &reducer,
+            &args,
+            &identity,
+            entry.owner == identity,
+            &mut logs,
+        );
         if let Err(error) = &result {
             tracing::debug!(database = %name, %reducer, %error, "reducer call failed");
             logs.push(error_record(&error.to_string()));
@@ -214,12 +257,21 @@ async fn call(
     .await
 }
 
-async fn sql(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> AppResult<Json<SqlResult>> {
+async fn sql(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Json<SqlResult>> {
     let identity = authenticate(&state, &headers)?;
     let request: SqlRequest = json_body(body)?;
     blocking(move || {
         let entry = state.database(&name)?;
-        let access = if entry.owner == identity { Access::Owner } else { Access::Reader };
+        let access = if entry.owner == identity {
+            Access::Owner
+        } else {
+            Access::Reader
+        };
         let mut slot = state.lock(&name, &entry)?;
         let result = slot.database().sql(&request.query, &request.params, access);
         if let Err(error) = &result {
@@ -235,7 +287,12 @@ struct LogsQuery {
     n: Option<usize>,
 }
 
-async fn logs(State(state): State<AppState>, Path(name): Path<String>, Query(query): Query<LogsQuery>, headers: HeaderMap) -> AppResult<Json<LogList>> {
+async fn logs(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<LogsQuery>,
+    headers: HeaderMap,
+) -> AppResult<Json<LogList>> {
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
         let entry = state.database(&name)?;
@@ -243,13 +300,20 @@ async fn logs(State(state): State<AppState>, Path(name): Path<String>, Query(que
             return Err(AppError::not_owner(&name, "read the logs of"));
         }
         let mut slot = state.lock(&name, &entry)?;
-        let records = slot.logs.last(query.n.unwrap_or(100)).map_err(AppError::internal)?;
+        let records = slot
+            .logs
+            .last(query.n.unwrap_or(100))
+            .map_err(AppError::internal)?;
         Ok(Json(LogList { records }))
     })
     .await
 }
 
-async fn schema(State(state): State<AppState>, Path(name): Path<String>, headers: HeaderMap) -> AppResult<Json<DatabaseInfo>> {
+async fn schema(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Json<DatabaseInfo>> {
     authenticate(&state, &headers)?;
     blocking(move || {
         let entry = state.database(&name)?;
@@ -271,7 +335,8 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> AppResult<String> {
 }
 
 fn parse_name(name: &str) -> AppResult<DatabaseName> {
-    DatabaseName::parse(name).map_err(|error| AppError::new(ErrorKind::BadRequest, error.to_string()))
+    DatabaseName::parse(name)
+        .map_err(|error| AppError::new(ErrorKind::BadRequest, error.to_string()))
 }
 
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
@@ -287,12 +352,24 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
 
 fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> AppResult<T> {
     let bytes = body_bytes(body)?;
-    serde_json::from_slice(&bytes).map_err(|error| AppError::new(ErrorKind::BadRequest, format!("the request body is not the expected JSON: {error}")))
+    serde_json::from_slice(&bytes).map_err(|error| {
+        AppError::new(
+            ErrorKind::BadRequest,
+            format!("the request body is not the expected JSON: {error}"),
+        )
+    })
 }
 
 fn error_record(message: &str) -> LogRecord {
-    let ts_micros = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_micros() as i64);
-    LogRecord { ts_micros, level: LogLevel::Error, message: message.to_owned(), reducer: None }
+    let ts_micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros() as i64);
+    LogRecord {
+        ts_micros,
+        level: LogLevel::Error,
+        message: message.to_owned(),
+        reducer: None,
+    }
 }
 
 fn remove_database_files(state: &AppState, entry: &crate::state::DatabaseEntry) {
@@ -308,6 +385,10 @@ fn remove_database_files(state: &AppState, entry: &crate::state::DatabaseEntry) 
 }
 
 /// Runs database work on the blocking pool.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
-    tokio::task::spawn_blocking(work).await.map_err(AppError::internal)?
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(AppError::internal)?
 }

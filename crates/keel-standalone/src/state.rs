@@ -51,11 +51,17 @@ impl AppState {
     pub(crate) fn open(flags: &Flags) -> anyhow::Result<AppState> {
         let data_dir = &flags.data_dir;
         for dir in ["databases", "modules", "logs"] {
-            std::fs::create_dir_all(data_dir.join(dir)).with_context(|| format!("create {}", data_dir.join(dir).display()))?;
+            std::fs::create_dir_all(data_dir.join(dir))
+                .with_context(|| format!("create {}", data_dir.join(dir).display()))?;
         }
         let lock = File::create(data_dir.join("LOCK")).context("create the lock file")?;
-        lock.try_lock().map_err(|_| anyhow::anyhow!("the data dir is in use by another keel-standalone (its LOCK file is held)"))?;
-        let control = Control::open(&data_dir.join("control.sqlite")).context("open control.sqlite")?;
+        lock.try_lock().map_err(|_| {
+            anyhow::anyhow!(
+                "the data dir is in use by another keel-standalone (its LOCK file is held)"
+            )
+        })?;
+        let control =
+            Control::open(&data_dir.join("control.sqlite")).context("open control.sqlite")?;
         let identities = control
             .identities()
             .context("read identities")?
@@ -66,7 +72,12 @@ impl AppState {
             .databases()
             .context("read the database directory")?
             .into_iter()
-            .map(|row| (row.name.clone(), Arc::new(DatabaseEntry::new(data_dir, row))))
+            .map(|row| {
+                (
+                    row.name.clone(),
+                    Arc::new(DatabaseEntry::new(data_dir, row)),
+                )
+            })
             .collect();
         let config = HostConfig {
             fuel_per_call: flags.fuel_per_call,
@@ -86,35 +97,68 @@ impl AppState {
     }
 
     /// Checks a bearer token and returns its identity.
-    pub(crate) fn authenticate(&self, identity: &str, secret_hash: &blake3::Hash) -> AppResult<String> {
-        let identities = self.0.identities.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub(crate) fn authenticate(
+        &self,
+        identity: &str,
+        secret_hash: &blake3::Hash,
+    ) -> AppResult<String> {
+        let identities = self
+            .0
+            .identities
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match identities.get(identity) {
             Some(stored) if stored == secret_hash => Ok(identity.to_owned()),
-            _ => Err(AppError::new(ErrorKind::Unauthorized, "unknown identity or wrong token")
-                .with_hint("create an identity with `keel identity new`")),
+            _ => Err(
+                AppError::new(ErrorKind::Unauthorized, "unknown identity or wrong token")
+                    .with_hint("create an identity with `keel identity new`"),
+            ),
         }
     }
 
     /// Records a new identity.
     pub(crate) fn add_identity(&self, identity: &str, secret_hash: blake3::Hash) -> AppResult<()> {
-        self.lock_control().insert_identity(identity, &secret_hash.to_hex()).map_err(AppError::internal)?;
-        self.0.identities.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(identity.to_owned(), secret_hash);
+        self.lock_control()
+            .insert_identity(identity, &secret_hash.to_hex())
+            .map_err(AppError::internal)?;
+        self.0
+            .identities
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(identity.to_owned(), secret_hash);
         Ok(())
     }
 
     /// The database called `name`.
     pub(crate) fn database(&self, name: &str) -> AppResult<Arc<DatabaseEntry>> {
-        self.read_databases().get(name).cloned().ok_or_else(|| AppError::not_found(name))
+        self.read_databases()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| AppError::not_found(name))
     }
 
     /// The database called `name`, created for `owner` if it does not exist.
-    pub(crate) fn database_or_create(&self, name: &str, owner: &str) -> AppResult<(Arc<DatabaseEntry>, bool)> {
-        let mut databases = self.0.databases.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub(crate) fn database_or_create(
+        &self,
+        name: &str,
+        owner: &str,
+    ) -> AppResult<(Arc<DatabaseEntry>, bool)> {
+        let mut databases = self
+            .0
+            .databases
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(entry) = databases.get(name) {
             return Ok((entry.clone(), false));
         }
-        let row = DatabaseRow { name: name.to_owned(), id: crate::auth::random_hex(12), owner: owner.to_owned() };
-        self.lock_control().insert_database(&row).map_err(AppError::internal)?;
+        let row = DatabaseRow {
+            name: name.to_owned(),
+            id: crate::auth::random_hex(12),
+            owner: owner.to_owned(),
+        };
+        self.lock_control()
+            .insert_database(&row)
+            .map_err(AppError::internal)?;
         let entry = Arc::new(DatabaseEntry::new(&self.0.data_dir, row));
         databases.insert(name.to_owned(), entry.clone());
         Ok((entry, true))
@@ -122,19 +166,34 @@ impl AppState {
 
     /// Removes `name` from the directory (the caller deletes the files).
     pub(crate) fn forget_database(&self, name: &str) -> AppResult<()> {
-        let mut databases = self.0.databases.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.lock_control().delete_database(name).map_err(AppError::internal)?;
+        let mut databases = self
+            .0
+            .databases
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.lock_control()
+            .delete_database(name)
+            .map_err(AppError::internal)?;
         databases.remove(name);
         Ok(())
     }
 
     /// Gives database `old` the name `new`.
     pub(crate) fn rename_database(&self, old: &str, new: &str) -> AppResult<()> {
-        let mut databases = self.0.databases.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut databases = self
+            .0
+            .databases
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if databases.contains_key(new) {
-            return Err(AppError::new(ErrorKind::Conflict, format!("a database named `{new}` already exists")));
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                format!("a database named `{new}` already exists"),
+            ));
         }
-        let entry = databases.remove(old).ok_or_else(|| AppError::not_found(old))?;
+        let entry = databases
+            .remove(old)
+            .ok_or_else(|| AppError::not_found(old))?;
         if let Err(error) = self.lock_control().rename_database(old, new) {
             databases.insert(old.to_owned(), entry);
             return Err(AppError::internal(error));
@@ -145,8 +204,12 @@ impl AppState {
 
     /// Names and entries of the databases `owner` owns, sorted by name.
     pub(crate) fn databases_of(&self, owner: &str) -> Vec<(String, Arc<DatabaseEntry>)> {
-        let mut owned: Vec<_> =
-            self.read_databases().iter().filter(|(_, entry)| entry.owner == owner).map(|(name, entry)| (name.clone(), entry.clone())).collect();
+        let mut owned: Vec<_> = self
+            .read_databases()
+            .iter()
+            .filter(|(_, entry)| entry.owner == owner)
+            .map(|(name, entry)| (name.clone(), entry.clone()))
+            .collect();
         owned.sort_by(|a, b| a.0.cmp(&b.0));
         owned
     }
@@ -166,7 +229,10 @@ impl AppState {
             return Ok(());
         }
         let tmp = path.with_extension(format!("tmp-{}", crate::auth::random_hex(4)));
-        std::fs::write(&tmp, wasm).and_then(|()| File::open(&tmp)?.sync_all()).and_then(|()| std::fs::rename(&tmp, &path)).map_err(AppError::internal)
+        std::fs::write(&tmp, wasm)
+            .and_then(|()| File::open(&tmp)?.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(AppError::internal)
     }
 
     fn module_path(&self, hash: &str) -> PathBuf {
@@ -174,13 +240,23 @@ impl AppState {
     }
 
     /// Locks a database and opens its file (and reloads its module) on first use.
-    pub(crate) fn lock<'a>(&self, name: &str, entry: &'a DatabaseEntry) -> AppResult<MutexGuard<'a, Slot>> {
-        let mut slot = entry.slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub(crate) fn lock<'a>(
+        &self,
+        name: &str,
+        entry: &'a DatabaseEntry,
+    ) -> AppResult<MutexGuard<'a, Slot>> {
+        let mut slot = entry
+            .slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if slot.deleted {
             return Err(AppError::not_found(name));
         }
         if slot.database.is_none() {
-            let mut database = Database::open(&entry.database_path(&self.0.data_dir), self.runtime().config())?;
+            let mut database = Database::open(
+                &entry.database_path(&self.0.data_dir),
+                self.runtime().config(),
+            )?;
             if let Some(hash) = database.installed_hash()? {
                 let wasm = std::fs::read(self.module_path(&hash)).map_err(AppError::internal)?;
                 database.set_module(Some(self.runtime().load(&wasm)?));
@@ -194,23 +270,41 @@ impl AppState {
         &self.0.data_dir
     }
 
-    fn read_databases(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<DatabaseEntry>>> {
-        self.0.databases.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn read_databases(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<DatabaseEntry>>> {
+        self.0
+            .databases
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_control(&self) -> MutexGuard<'_, Control> {
-        self.0.control.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .control
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl DatabaseEntry {
     fn new(data_dir: &Path, row: DatabaseRow) -> DatabaseEntry {
         let logs = LogStore::new(data_dir.join("logs").join(format!("{}.jsonl", row.id)));
-        DatabaseEntry { id: row.id, owner: row.owner, slot: Mutex::new(Slot { database: None, logs, deleted: false }) }
+        DatabaseEntry {
+            id: row.id,
+            owner: row.owner,
+            slot: Mutex::new(Slot {
+                database: None,
+                logs,
+                deleted: false,
+            }),
+        }
     }
 
     pub(crate) fn database_path(&self, data_dir: &Path) -> PathBuf {
-        data_dir.join("databases").join(format!("{}.sqlite", self.id))
+        data_dir
+            .join("databases")
+            .join(format!("{}.sqlite", self.id))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Host-level tests: a tiny module written in WAT drives the runtime and storage directly.
 
 use keel_api::http::LogRecord;
-use keel_host::{Access, CallError, Database, HostConfig, ModuleError, PublishError, Runtime, SqlError};
+use keel_host::{
+    Access, CallError, Database, HostConfig, ModuleError, PublishError, Runtime, SqlError,
+};
 use serde_json::json;
 
 /// Schema of the test module: a public table `t`, a private table `secret`, and reducers
@@ -85,16 +87,27 @@ struct Fixture {
 }
 
 fn config() -> HostConfig {
-    HostConfig { fuel_per_call: 5_000_000, ..HostConfig::default() }
+    HostConfig {
+        fuel_per_call: 5_000_000,
+        ..HostConfig::default()
+    }
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let runtime = Runtime::new(config());
     let mut database = Database::open(&dir.path().join("db.sqlite"), runtime.config()).unwrap();
-    let module = runtime.load(&wat::parse_str(module_wat(SCHEMA, "")).unwrap()).unwrap();
-    database.install(&runtime, module, false, "owner", &mut Vec::new()).unwrap();
-    Fixture { runtime, database, _dir: dir }
+    let module = runtime
+        .load(&wat::parse_str(module_wat(SCHEMA, "")).unwrap())
+        .unwrap();
+    database
+        .install(&runtime, module, false, "owner", &mut Vec::new())
+        .unwrap();
+    Fixture {
+        runtime,
+        database,
+        _dir: dir,
+    }
 }
 
 impl Fixture {
@@ -102,13 +115,23 @@ impl Fixture {
         self.call_with(reducer, json!([]), true)
     }
 
-    fn call_with(&mut self, reducer: &str, args: serde_json::Value, owner: bool) -> Result<(), CallError> {
+    fn call_with(
+        &mut self,
+        reducer: &str,
+        args: serde_json::Value,
+        owner: bool,
+    ) -> Result<(), CallError> {
         let mut logs: Vec<LogRecord> = Vec::new();
-        self.database.call(&self.runtime, reducer, &args, "caller", owner, &mut logs).map(|_| ())
+        self.database
+            .call(&self.runtime, reducer, &args, "caller", owner, &mut logs)
+            .map(|_| ())
     }
 
     fn count(&mut self) -> i64 {
-        let result = self.database.sql("SELECT count(*) FROM t", &[], Access::Owner).unwrap();
+        let result = self
+            .database
+            .sql("SELECT count(*) FROM t", &[], Access::Owner)
+            .unwrap();
         result.rows[0][0].as_i64().unwrap()
     }
 }
@@ -125,7 +148,10 @@ fn init_runs_on_first_publish_and_calls_commit() {
 fn reducer_error_rolls_back() {
     let mut fixture = fixture();
     let error = fixture.call("fail").unwrap_err();
-    assert!(matches!(&error, CallError::Reducer { message, .. } if message == "it failed"), "{error}");
+    assert!(
+        matches!(&error, CallError::Reducer { message, .. } if message == "it failed"),
+        "{error}"
+    );
     assert_eq!(fixture.count(), 1);
 }
 
@@ -135,7 +161,10 @@ fn trap_and_panic_roll_back_with_their_message() {
     let error = fixture.call("trap").unwrap_err();
     assert!(matches!(error, CallError::Panic { .. }), "{error}");
     let error = fixture.call("panic").unwrap_err();
-    assert!(matches!(&error, CallError::Panic { message, .. } if message == "boom at line 7"), "{error}");
+    assert!(
+        matches!(&error, CallError::Panic { message, .. } if message == "boom at line 7"),
+        "{error}"
+    );
     assert_eq!(fixture.count(), 1);
     fixture.call("add").unwrap();
     assert_eq!(fixture.count(), 2, "the database still works");
@@ -145,7 +174,16 @@ fn trap_and_panic_roll_back_with_their_message() {
 fn runaway_reducer_runs_out_of_fuel() {
     let mut fixture = fixture();
     let error = fixture.call("spin").unwrap_err();
-    assert!(matches!(error, CallError::OutOfFuel { fuel: 5_000_000, .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            CallError::OutOfFuel {
+                fuel: 5_000_000,
+                ..
+            }
+        ),
+        "{error}"
+    );
     fixture.call("add").unwrap();
 }
 
@@ -160,12 +198,29 @@ fn modules_cannot_attach() {
 fn arguments_are_checked_before_the_call() {
     let mut fixture = fixture();
     let error = fixture.call_with("typed", json!([300]), true).unwrap_err();
-    assert_eq!(error.to_string(), "argument 1 (`n`) of reducer `typed` must be integer 0..=255, got 300");
+    assert_eq!(
+        error.to_string(),
+        "argument 1 (`n`) of reducer `typed` must be integer 0..=255, got 300"
+    );
     let error = fixture.call_with("typed", json!([1, 2]), true).unwrap_err();
-    assert!(error.to_string().contains("but 2 argument(s) were given"), "{error}");
-    assert!(matches!(fixture.call("nope").unwrap_err(), CallError::NoSuchReducer(_)));
-    assert!(matches!(fixture.call("init").unwrap_err(), CallError::Lifecycle(_)));
-    assert!(matches!(fixture.call_with("owner_only", json!([]), false).unwrap_err(), CallError::Private(_)));
+    assert!(
+        error.to_string().contains("but 2 argument(s) were given"),
+        "{error}"
+    );
+    assert!(matches!(
+        fixture.call("nope").unwrap_err(),
+        CallError::NoSuchReducer(_)
+    ));
+    assert!(matches!(
+        fixture.call("init").unwrap_err(),
+        CallError::Lifecycle(_)
+    ));
+    assert!(matches!(
+        fixture
+            .call_with("owner_only", json!([]), false)
+            .unwrap_err(),
+        CallError::Private(_)
+    ));
     fixture.call_with("owner_only", json!([]), true).unwrap();
 }
 
@@ -181,19 +236,48 @@ fn guarded_sql_refuses_dangerous_statements() {
         "DROP TABLE t",
         "BEGIN",
     ] {
-        let error = fixture.database.sql(statement, &[], Access::Owner).unwrap_err();
-        assert!(matches!(error, SqlError::Denied(_) | SqlError::Invalid(_)), "{statement}: {error}");
+        let error = fixture
+            .database
+            .sql(statement, &[], Access::Owner)
+            .unwrap_err();
+        assert!(
+            matches!(error, SqlError::Denied(_) | SqlError::Invalid(_)),
+            "{statement}: {error}"
+        );
     }
-    fixture.database.sql("PRAGMA table_info(t)", &[], Access::Owner).unwrap();
+    fixture
+        .database
+        .sql("PRAGMA table_info(t)", &[], Access::Owner)
+        .unwrap();
 }
 
 #[test]
 fn readers_see_only_public_tables_and_cannot_write() {
     let mut fixture = fixture();
-    fixture.database.sql("INSERT INTO secret (s) VALUES ('x')", &[], Access::Owner).unwrap();
-    assert_eq!(fixture.database.sql("SELECT v FROM t", &[], Access::Reader).unwrap().rows.len(), 1);
-    for statement in ["SELECT s FROM secret", "SELECT count(*) FROM secret", "SELECT * FROM t JOIN secret", "INSERT INTO t (v) VALUES (2)", "DELETE FROM t"] {
-        let error = fixture.database.sql(statement, &[], Access::Reader).unwrap_err();
+    fixture
+        .database
+        .sql("INSERT INTO secret (s) VALUES ('x')", &[], Access::Owner)
+        .unwrap();
+    assert_eq!(
+        fixture
+            .database
+            .sql("SELECT v FROM t", &[], Access::Reader)
+            .unwrap()
+            .rows
+            .len(),
+        1
+    );
+    for statement in [
+        "SELECT s FROM secret",
+        "SELECT count(*) FROM secret",
+        "SELECT * FROM t JOIN secret",
+        "INSERT INTO t (v) VALUES (2)",
+        "DELETE FROM t",
+    ] {
+        let error = fixture
+            .database
+            .sql(statement, &[], Access::Reader)
+            .unwrap_err();
         assert!(matches!(error, SqlError::Denied(_)), "{statement}: {error}");
     }
     assert_eq!(fixture.count(), 1);
@@ -202,20 +286,44 @@ fn readers_see_only_public_tables_and_cannot_write() {
 #[test]
 fn sql_takes_parameters_and_reports_changes() {
     let mut fixture = fixture();
-    let result = fixture.database.sql("INSERT INTO t (v) VALUES (?1), (?2)", &[json!(5), json!(6)], Access::Owner).unwrap();
+    let result = fixture
+        .database
+        .sql(
+            "INSERT INTO t (v) VALUES (?1), (?2)",
+            &[json!(5), json!(6)],
+            Access::Owner,
+        )
+        .unwrap();
     assert_eq!(result.changes, 2);
-    let result = fixture.database.sql("SELECT v FROM t WHERE v > ?1 ORDER BY v", &[json!(4)], Access::Owner).unwrap();
+    let result = fixture
+        .database
+        .sql(
+            "SELECT v FROM t WHERE v > ?1 ORDER BY v",
+            &[json!(4)],
+            Access::Owner,
+        )
+        .unwrap();
     assert_eq!(result.rows, vec![vec![json!(5)], vec![json!(6)]]);
-    assert!(matches!(fixture.database.sql("SELEC 1", &[], Access::Owner), Err(SqlError::Invalid(_))));
-    assert!(matches!(fixture.database.sql("SELECT ?1", &[], Access::Owner), Err(SqlError::Invalid(_))));
+    assert!(matches!(
+        fixture.database.sql("SELEC 1", &[], Access::Owner),
+        Err(SqlError::Invalid(_))
+    ));
+    assert!(matches!(
+        fixture.database.sql("SELECT ?1", &[], Access::Owner),
+        Err(SqlError::Invalid(_))
+    ));
 }
 
 #[test]
 fn runaway_sql_is_interrupted() {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = Runtime::new(HostConfig { sql_time_limit: std::time::Duration::from_millis(200), ..config() });
+    let runtime = Runtime::new(HostConfig {
+        sql_time_limit: std::time::Duration::from_millis(200),
+        ..config()
+    });
     let mut database = Database::open(&dir.path().join("db.sqlite"), runtime.config()).unwrap();
-    let query = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+    let query =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
     let error = database.sql(query, &[], Access::Owner).unwrap_err();
     assert!(error.to_string().contains("time limit"), "{error}");
 }
@@ -223,16 +331,38 @@ fn runaway_sql_is_interrupted() {
 #[test]
 fn invalid_modules_are_refused_with_a_reason() {
     let runtime = Runtime::new(config());
-    assert!(matches!(runtime.load(b"not wasm").unwrap_err(), ModuleError::InvalidWasm(_)));
+    assert!(matches!(
+        runtime.load(b"not wasm").unwrap_err(),
+        ModuleError::InvalidWasm(_)
+    ));
     let bad_import = module_wat(SCHEMA, r#"(import "env" "surprise" (func (param i32)))"#);
-    let error = runtime.load(&wat::parse_str(bad_import).unwrap()).unwrap_err();
-    assert_eq!(error.to_string(), "the module imports `env.surprise`, which the Keel host does not provide");
-    let bindgen = module_wat(SCHEMA, r#"(import "__wbindgen_placeholder__" "__wbindgen_describe" (func (param i32)))"#);
-    assert!(matches!(runtime.load(&wat::parse_str(bindgen).unwrap()).unwrap_err(), ModuleError::WasmBindgen { .. }));
+    let error = runtime
+        .load(&wat::parse_str(bad_import).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the module imports `env.surprise`, which the Keel host does not provide"
+    );
+    let bindgen = module_wat(
+        SCHEMA,
+        r#"(import "__wbindgen_placeholder__" "__wbindgen_describe" (func (param i32)))"#,
+    );
+    assert!(matches!(
+        runtime.load(&wat::parse_str(bindgen).unwrap()).unwrap_err(),
+        ModuleError::WasmBindgen { .. }
+    ));
     let no_exports = wat::parse_str("(module (memory (export \"memory\") 1))").unwrap();
-    assert!(matches!(runtime.load(&no_exports).unwrap_err(), ModuleError::MissingExport { .. }));
+    assert!(matches!(
+        runtime.load(&no_exports).unwrap_err(),
+        ModuleError::MissingExport { .. }
+    ));
     let reserved = SCHEMA.replace(r#""name":"t""#, r#""name":"sqlite_t""#);
-    assert!(matches!(runtime.load(&wat::parse_str(module_wat(&reserved, "")).unwrap()).unwrap_err(), ModuleError::InvalidSchema(_)));
+    assert!(matches!(
+        runtime
+            .load(&wat::parse_str(module_wat(&reserved, "")).unwrap())
+            .unwrap_err(),
+        ModuleError::InvalidSchema(_)
+    ));
 }
 
 #[test]
@@ -251,21 +381,55 @@ fn migrations_apply_or_refuse_and_clear_wipes() {
         r#"{"name":"v","type":"integer"}]"#,
         r#"{"name":"v","type":"integer"},{"name":"note","type":"text","nullable":true},{"name":"score","type":"integer","default":7}]"#,
     );
-    let module = fixture.runtime.load(&wat::parse_str(module_wat(&added, "")).unwrap()).unwrap();
-    let installed = fixture.database.install(&fixture.runtime, module, false, "owner", &mut Vec::new()).unwrap();
+    let module = fixture
+        .runtime
+        .load(&wat::parse_str(module_wat(&added, "")).unwrap())
+        .unwrap();
+    let installed = fixture
+        .database
+        .install(&fixture.runtime, module, false, "owner", &mut Vec::new())
+        .unwrap();
     assert_eq!(installed.steps, ["add column t.note", "add column t.score"]);
-    let result = fixture.database.sql("SELECT v, note, score FROM t", &[], Access::Owner).unwrap();
+    let result = fixture
+        .database
+        .sql("SELECT v, note, score FROM t", &[], Access::Owner)
+        .unwrap();
     assert_eq!(result.rows, vec![vec![json!(1), json!(null), json!(7)]]);
 
-    let breaking = SCHEMA.replace(r#"{"name":"v","type":"integer"}"#, r#"{"name":"v","type":"text"}"#);
-    let module = fixture.runtime.load(&wat::parse_str(module_wat(&breaking, "")).unwrap()).unwrap();
-    let error = fixture.database.install(&fixture.runtime, module.clone(), false, "owner", &mut Vec::new()).unwrap_err();
-    assert!(matches!(&error, PublishError::MigrationRefused { changes } if changes.iter().any(|c| c.contains("t.v"))), "{error}");
+    let breaking = SCHEMA.replace(
+        r#"{"name":"v","type":"integer"}"#,
+        r#"{"name":"v","type":"text"}"#,
+    );
+    let module = fixture
+        .runtime
+        .load(&wat::parse_str(module_wat(&breaking, "")).unwrap())
+        .unwrap();
+    let error = fixture
+        .database
+        .install(
+            &fixture.runtime,
+            module.clone(),
+            false,
+            "owner",
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&error, PublishError::MigrationRefused { changes } if changes.iter().any(|c| c.contains("t.v"))),
+        "{error}"
+    );
     assert_eq!(fixture.count(), 1, "a refused update changes nothing");
 
-    let installed = fixture.database.install(&fixture.runtime, module, true, "owner", &mut Vec::new()).unwrap();
+    let installed = fixture
+        .database
+        .install(&fixture.runtime, module, true, "owner", &mut Vec::new())
+        .unwrap();
     assert!(installed.created);
-    assert_eq!(fixture.count(), 1, "clear wipes the data and init runs again");
+    assert_eq!(
+        fixture.count(),
+        1,
+        "clear wipes the data and init runs again"
+    );
 }
 
 #[test]
@@ -273,15 +437,23 @@ fn committed_data_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let runtime = Runtime::new(config());
     let path = dir.path().join("db.sqlite");
-    let module = runtime.load(&wat::parse_str(module_wat(SCHEMA, "")).unwrap()).unwrap();
+    let module = runtime
+        .load(&wat::parse_str(module_wat(SCHEMA, "")).unwrap())
+        .unwrap();
     {
         let mut database = Database::open(&path, runtime.config()).unwrap();
-        database.install(&runtime, module.clone(), false, "owner", &mut Vec::new()).unwrap();
-        database.call(&runtime, "add", &json!([]), "owner", true, &mut Vec::new()).unwrap();
+        database
+            .install(&runtime, module.clone(), false, "owner", &mut Vec::new())
+            .unwrap();
+        database
+            .call(&runtime, "add", &json!([]), "owner", true, &mut Vec::new())
+            .unwrap();
     }
     let mut database = Database::open(&path, runtime.config()).unwrap();
     database.set_module(Some(module));
-    let result = database.sql("SELECT count(*) FROM t", &[], Access::Owner).unwrap();
+    let result = database
+        .sql("SELECT count(*) FROM t", &[], Access::Owner)
+        .unwrap();
     assert_eq!(result.rows[0][0], json!(2));
 }
 
@@ -289,7 +461,10 @@ fn committed_data_survives_reopening() {
 fn logs_are_collected_even_when_the_call_fails() {
     let mut fixture = fixture();
     let mut logs = Vec::new();
-    fixture.database.call(&fixture.runtime, "add", &json!([]), "c", true, &mut logs).unwrap();
+    fixture
+        .database
+        .call(&fixture.runtime, "add", &json!([]), "c", true, &mut logs)
+        .unwrap();
     assert_eq!(logs.len(), 1);
     assert_eq!(logs[0].message, "adding");
     assert_eq!(logs[0].reducer.as_deref(), Some("add"));
@@ -301,7 +476,10 @@ fn the_installed_module_hash_lives_in_the_database_file_and_is_hidden() {
     let hash = fixture.database.installed_hash().unwrap().unwrap();
     assert_eq!(hash, fixture.database.module().unwrap().hash());
     for access in [Access::Owner, Access::Reader] {
-        let error = fixture.database.sql("SELECT hash FROM _keel_module", &[], access).unwrap_err();
+        let error = fixture
+            .database
+            .sql("SELECT hash FROM _keel_module", &[], access)
+            .unwrap_err();
         assert!(matches!(error, SqlError::Denied(_)), "{error}");
     }
     fixture.database.wipe().unwrap();
