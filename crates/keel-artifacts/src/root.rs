@@ -32,12 +32,12 @@ pub fn smoketest_dir(root: &Path) -> PathBuf {
 /// The wasm built from module directory `dir_name` under `modules/`, relative to the workspace root.
 ///
 /// Package `smoketest-module-foo-bar` in `modules/foo-bar` becomes
-/// `target/modules/wasm32-unknown-unknown/release/smoketest_module_foo_bar.wasm`.
+/// `target/smoketest-modules/wasm32-unknown-unknown/release/smoketest_module_foo_bar.wasm`.
 pub fn module_wasm_path(dir_name: &str) -> PathBuf {
     let file_name = format!("smoketest_module_{}.wasm", dir_name.replace('-', "_"));
     [
         "target",
-        "modules",
+        "smoketest-modules",
         "wasm32-unknown-unknown",
         "release",
         &file_name,
@@ -60,7 +60,7 @@ mod tests {
         assert_eq!(
             module_wasm_path("foo-bar"),
             PathBuf::from(
-                "target/modules/wasm32-unknown-unknown/release/smoketest_module_foo_bar.wasm"
+                "target/smoketest-modules/wasm32-unknown-unknown/release/smoketest_module_foo_bar.wasm"
             )
         );
     }

@@ -162,8 +162,9 @@ fn install_interrupt_handler() {
 }
 
 /// Measures the per-test overhead: acquire a database and identity, publish the precompiled
-/// `counter`, make the first call (then release, timed apart); and the same module built with
-/// `module_code()` once, for comparison.
+/// `counter`, make the first call (then release, timed apart); then one client's sequential
+/// reducer calls per second, the start-to-ready time of a fresh server, and the same module
+/// built with `module_code()` once, for comparison.
 fn bench_overhead(iterations: usize) -> ExitCode {
     install_interrupt_handler();
     let scope = Scope::new("bench::overhead");
@@ -182,8 +183,25 @@ fn bench_overhead(iterations: usize) -> ExitCode {
             drop(t);
             release_ms.push(released.elapsed().as_secs_f64() * 1000.0);
         }
-        let counter_source =
-            std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?;
+        // One client, sequential calls: the server's reducer throughput as a test sees it.
+        let t = Smoketest::builder().precompiled_module("counter").build()?;
+        let n_calls = 2_000;
+        let started = Instant::now();
+        for _ in 0..n_calls {
+            t.client().call(t.db(), "increment", &serde_json::json!([1]))?;
+        }
+        let calls_per_second = n_calls as f64 / started.elapsed().as_secs_f64();
+        drop(t);
+        // Start-to-ready of a fresh server process (what a per-test server costs elsewhere).
+        let mut server_start_ms = Vec::new();
+        for _ in 0..10 {
+            let dir = crate::temp::TempDir::new("bench-server")?;
+            let started = Instant::now();
+            let server = crate::server::LocalServer::start(dir.path(), &[])?;
+            server_start_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            drop(server);
+        }
+        let counter_source = std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?;
         let started = Instant::now();
         let t = Smoketest::builder().module_code(&counter_source).build()?;
         t.call("increment", serde_json::json!([1]))?;
@@ -193,7 +211,9 @@ fn bench_overhead(iterations: usize) -> ExitCode {
             "iterations": iterations,
             "samples_ms": samples_ms,
             "release_ms": release_ms,
-            "module_code_ms": module_code_ms,
+            "module_code_ms": [module_code_ms],
+            "server_start_ms": server_start_ms,
+            "calls_per_second": calls_per_second,
             "shared_target_dir": env::use_shared_target_dir(),
         }))
     })();

@@ -134,5 +134,5 @@ fn build_modules() -> PathBuf {
     }
     let status = command.status().expect("run cargo build in modules/");
     assert!(status.success(), "building the fixture modules failed");
-    root.join("target/modules/wasm32-unknown-unknown/release")
+    root.join("target/smoketest-modules/wasm32-unknown-unknown/release")
 }
