@@ -140,7 +140,9 @@ pub(crate) fn run_suite(
 
     let results_dir = out_dir.join("results");
     let pool_dir = out_dir.join("pool");
-    for dir in [&results_dir, &pool_dir] {
+    // `failed/` holds the kept temp dirs of the last run's failing tests; `tmp/` is what an
+    // interrupted earlier run could not remove.
+    for dir in [&results_dir, &pool_dir, &out_dir.join("failed"), &out_dir.join("tmp")] {
         if dir.exists() {
             fs::remove_dir_all(dir).with_context(|| format!("clear {}", dir.display()))?;
         }

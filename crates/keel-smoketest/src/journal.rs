@@ -166,3 +166,36 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passing_scope_removes_its_temp_dir() {
+        let scope = Scope::new("journal::passing");
+        let dir = scope.temp_dir().unwrap();
+        assert!(dir.is_dir());
+        assert_eq!(scope.finish(None), None);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_failing_scope_reports_its_journal_logs_and_kept_dir() {
+        let scope = Scope::new("journal::failing");
+        let dir = scope.temp_dir().unwrap();
+        let log = dir.join("server.log");
+        std::fs::write(&log, "line about journal-db-1\nline about another-db\n").unwrap();
+        scope.watch_log(log, true);
+        scope.note_database("journal-db-1");
+        scope.record("call increment [1] -> error: boom");
+        let report = scope.finish(Some("assertion failed")).unwrap();
+        assert!(report.starts_with("assertion failed"), "{report}");
+        assert!(report.contains("call increment [1] -> error: boom"), "{report}");
+        assert!(report.contains("line about journal-db-1"), "{report}");
+        assert!(!report.contains("another-db"), "shared logs are filtered to the test's databases: {report}");
+        let kept = report.lines().find_map(|line| line.strip_prefix("--- kept temp dir: ")).unwrap();
+        assert!(std::path::Path::new(kept).join("server.log").is_file(), "{report}");
+        std::fs::remove_dir_all(kept).unwrap();
+    }
+}
