@@ -142,7 +142,12 @@ pub(crate) fn run_suite(
     let pool_dir = out_dir.join("pool");
     // `failed/` holds the kept temp dirs of the last run's failing tests; `tmp/` is what an
     // interrupted earlier run could not remove.
-    for dir in [&results_dir, &pool_dir, &out_dir.join("failed"), &out_dir.join("tmp")] {
+    for dir in [
+        &results_dir,
+        &pool_dir,
+        &out_dir.join("failed"),
+        &out_dir.join("tmp"),
+    ] {
         if dir.exists() {
             fs::remove_dir_all(dir).with_context(|| format!("clear {}", dir.display()))?;
         }

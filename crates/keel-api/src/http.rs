@@ -51,13 +51,14 @@ pub struct WhoAmI {
 pub struct PublishResult {
     /// Database name.
     pub database: String,
-    /// Whether the publish created the database (or gave a module to an empty one).
+    /// Whether the database got its first module (it was created, or empty after a reset).
     pub created: bool,
     /// Whether existing data was wiped (`clear=true`).
     pub cleared: bool,
     /// blake3 hash of the module bytes (hex).
     pub module_hash: String,
-    /// The automatic migration steps applied, in order ("add table x", ...).
+    /// The automatic migration steps of an update, in order ("add table x", ...); empty when
+    /// the tables were created from scratch (first module, or `clear`).
     pub migration: Vec<String>,
 }
 

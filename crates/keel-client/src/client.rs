@@ -312,13 +312,20 @@ fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> RequestBody<'static> {
 
 /// Sorts a transport failure: no answer at all means the server is unreachable.
 fn transport_error(method: Method, url: &str, source: ureq::Error) -> ClientError {
-    let unreachable = matches!(
-        &source,
-        ureq::Error::Io(_)
-            | ureq::Error::Timeout(_)
-            | ureq::Error::HostNotFound
-            | ureq::Error::ConnectionFailed
-    );
+    // An I/O error after the connection was made (the server closed it mid-request, say) is
+    // not "unreachable": only failures to connect are.
+    let unreachable = match &source {
+        ureq::Error::Io(error) => matches!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::HostUnreachable
+                | std::io::ErrorKind::NetworkUnreachable
+                | std::io::ErrorKind::AddrNotAvailable
+                | std::io::ErrorKind::TimedOut
+        ),
+        ureq::Error::Timeout(_) | ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => true,
+        _ => false,
+    };
     if unreachable {
         ClientError::Unreachable {
             url: url.to_owned(),

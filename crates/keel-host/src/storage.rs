@@ -39,9 +39,10 @@ pub struct Database {
 /// What a publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installed {
-    /// Whether the database got its first module (or was cleared).
+    /// Whether the database got its first module.
     pub created: bool,
-    /// The migration steps, described.
+    /// The automatic migration steps of an update, described; empty when the tables were
+    /// created from scratch (first module, or `clear`).
     pub steps: Vec<String>,
 }
 
@@ -154,8 +155,10 @@ impl Database {
         caller: &str,
         logs: &mut Vec<LogRecord>,
     ) -> Result<Installed, PublishError> {
-        let created = self.module.is_none() || clear;
-        let steps: Vec<Step> = if created {
+        let created = self.module.is_none();
+        // A fresh start: the tables are created from scratch (after dropping any) and `init` runs.
+        let fresh = created || clear;
+        let steps: Vec<Step> = if fresh {
             module
                 .schema()
                 .tables
@@ -176,14 +179,18 @@ impl Database {
             plan.steps
         };
         self.begin()?;
-        let result = self.apply_install(runtime, &module, created, &steps, caller, logs);
+        let result = self.apply_install(runtime, &module, fresh, &steps, caller, logs);
         match result {
             Ok(()) => {
                 self.finish(true)?;
                 self.set_module(Some(module));
                 Ok(Installed {
                     created,
-                    steps: steps.iter().map(Step::describe).collect(),
+                    steps: if fresh {
+                        Vec::new()
+                    } else {
+                        steps.iter().map(Step::describe).collect()
+                    },
                 })
             }
             Err(error) => {
@@ -198,12 +205,12 @@ impl Database {
         &mut self,
         runtime: &Runtime,
         module: &Arc<CompiledModule>,
-        created: bool,
+        fresh: bool,
         steps: &[Step],
         caller: &str,
         logs: &mut Vec<LogRecord>,
     ) -> Result<(), PublishError> {
-        if created {
+        if fresh {
             self.drop_everything()?;
         }
         for statement in steps.iter().flat_map(Step::sql) {
@@ -220,7 +227,7 @@ impl Database {
                 module.hash()
             ))
             .map_err(|source| self.storage_error(source))?;
-        if created && module.schema().reducer("init").is_some() {
+        if fresh && module.schema().reducer("init").is_some() {
             self.invoke(runtime, module, "init", b"[]", caller, logs)
                 .map_err(PublishError::Init)?;
         }

@@ -191,11 +191,23 @@ mod tests {
         scope.record("call increment [1] -> error: boom");
         let report = scope.finish(Some("assertion failed")).unwrap();
         assert!(report.starts_with("assertion failed"), "{report}");
-        assert!(report.contains("call increment [1] -> error: boom"), "{report}");
+        assert!(
+            report.contains("call increment [1] -> error: boom"),
+            "{report}"
+        );
         assert!(report.contains("line about journal-db-1"), "{report}");
-        assert!(!report.contains("another-db"), "shared logs are filtered to the test's databases: {report}");
-        let kept = report.lines().find_map(|line| line.strip_prefix("--- kept temp dir: ")).unwrap();
-        assert!(std::path::Path::new(kept).join("server.log").is_file(), "{report}");
+        assert!(
+            !report.contains("another-db"),
+            "shared logs are filtered to the test's databases: {report}"
+        );
+        let kept = report
+            .lines()
+            .find_map(|line| line.strip_prefix("--- kept temp dir: "))
+            .unwrap();
+        assert!(
+            std::path::Path::new(kept).join("server.log").is_file(),
+            "{report}"
+        );
         std::fs::remove_dir_all(kept).unwrap();
     }
 }

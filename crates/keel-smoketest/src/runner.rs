@@ -188,7 +188,8 @@ fn bench_overhead(iterations: usize) -> ExitCode {
         let n_calls = 2_000;
         let started = Instant::now();
         for _ in 0..n_calls {
-            t.client().call(t.db(), "increment", &serde_json::json!([1]))?;
+            t.client()
+                .call(t.db(), "increment", &serde_json::json!([1]))?;
         }
         let calls_per_second = n_calls as f64 / started.elapsed().as_secs_f64();
         drop(t);
@@ -201,7 +202,8 @@ fn bench_overhead(iterations: usize) -> ExitCode {
             server_start_ms.push(started.elapsed().as_secs_f64() * 1000.0);
             drop(server);
         }
-        let counter_source = std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?;
+        let counter_source =
+            std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?;
         let started = Instant::now();
         let t = Smoketest::builder().module_code(&counter_source).build()?;
         t.call("increment", serde_json::json!([1]))?;

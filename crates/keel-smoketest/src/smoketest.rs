@@ -47,7 +47,6 @@ pub struct Smoketest {
     extra_databases: Vec<String>,
     wasm: Option<Arc<Vec<u8>>>,
     module_name: Option<String>,
-    published: bool,
     config_path: Option<PathBuf>,
 }
 
@@ -187,9 +186,6 @@ impl Smoketest {
             ),
             || self.client.publish(db, &wasm, clear),
         );
-        if result.is_ok() && db == self.db {
-            self.published = true;
-        }
         result
     }
 
@@ -293,6 +289,27 @@ impl Smoketest {
         Ok(output)
     }
 
+    /// Runs the real `keel` CLI with another config file (a fresh identity, say), whatever the
+    /// exit code.
+    pub fn cli_with_config<I, S>(
+        &self,
+        config: &std::path::Path,
+        args: I,
+    ) -> Result<CliOutput, SmoketestError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|arg| arg.as_ref().to_owned())
+            .collect();
+        let output = cli::run(config, &args)?;
+        self.scope
+            .record(format!("{output:?}").replace('\n', "\n    "));
+        Ok(output)
+    }
+
     /// The test's CLI config file (server and token), written on first use.
     pub fn config_path(&mut self) -> Result<PathBuf, SmoketestError> {
         if let Some(path) = &self.config_path {
@@ -370,7 +387,9 @@ impl Drop for Smoketest {
             Server::Remote => {
                 let _ = self.client.delete(&self.db);
             }
-            Server::Shared(pool) if self.published => {
+            Server::Shared(pool) => {
+                // Whether the test published through the harness, the CLI, or not at all: if the
+                // database exists it is wiped and pooled, else there is nothing to return.
                 if self.client.reset(&self.db).is_ok() {
                     pool.give(PooledDatabase {
                         name: self.db.clone(),
@@ -379,7 +398,7 @@ impl Drop for Smoketest {
                     });
                 }
             }
-            Server::Shared(_) | Server::Private(_) => {}
+            Server::Private(_) => {}
         }
     }
 }
@@ -483,7 +502,6 @@ impl SmoketestBuilder {
             extra_databases: Vec::new(),
             wasm: None,
             module_name: None,
-            published: false,
             config_path: None,
         };
         match self.module {

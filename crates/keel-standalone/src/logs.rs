@@ -30,6 +30,9 @@ impl LogStore {
         if new_records.is_empty() {
             return Ok(());
         }
+        // Load what the file holds before appending to it, or the new records would be read
+        // back from the file and then added a second time.
+        self.records()?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

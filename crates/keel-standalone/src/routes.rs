@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::Router;
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use keel_api::DatabaseName;
@@ -27,17 +27,11 @@ const MAX_SMALL_BODY: usize = 1 << 20;
 
 /// The router with every route.
 pub(crate) fn router(state: AppState) -> Router {
-    let max_body = state.max_body_bytes();
     Router::new()
         .route("/v1/ping", get(ping))
         .route("/v1/identity", post(create_identity).get(whoami))
         .route("/v1/databases", get(list))
-        .route(
-            "/v1/databases/{name}",
-            post(publish)
-                .delete(delete)
-                .layer(DefaultBodyLimit::max(max_body)),
-        )
+        .route("/v1/databases/{name}", post(publish).delete(delete))
         .route("/v1/databases/{name}/reset", post(reset))
         .route("/v1/databases/{name}/rename", post(rename))
         .route("/v1/databases/{name}/call/{reducer}", post(call))
@@ -48,7 +42,6 @@ pub(crate) fn router(state: AppState) -> Router {
             AppError::new(ErrorKind::NotFound, "no such route")
                 .with_hint("the API lives under /v1; see keel_api::http")
         })
-        .layer(DefaultBodyLimit::max(MAX_SMALL_BODY))
         .with_state(state)
 }
 
@@ -107,11 +100,11 @@ async fn publish(
     Path(name): Path<String>,
     Query(query): Query<PublishQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> AppResult<Json<PublishResult>> {
     let identity = authenticate(&state, &headers)?;
     let name = parse_name(&name)?;
-    let wasm = body_bytes(body)?;
+    let wasm = body_bytes(body, state.max_body_bytes()).await?;
     blocking(move || {
         let module = state.runtime().load(&wasm)?;
         state.store_module(module.hash(), &wasm)?;
@@ -138,9 +131,10 @@ async fn publish(
             Err(error) => {
                 tracing::warn!(database = %name, %error, "publish refused");
                 if new_entry {
-                    // A database that never got a module is not left behind.
+                    // A database that never got a module is not left behind, nor its log.
                     slot.deleted = true;
                     slot.close();
+                    slot.logs.clear().map_err(AppError::internal)?;
                     drop(slot);
                     remove_database_files(&state, &entry);
                     state.forget_database(name.as_str())?;
@@ -199,10 +193,10 @@ async fn rename(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> AppResult<Json<DatabaseSummary>> {
     let identity = authenticate(&state, &headers)?;
-    let request: RenameRequest = json_body(body)?;
+    let request: RenameRequest = json_body(body).await?;
     let new_name = parse_name(&request.new_name)?;
     blocking(move || {
         let entry = state.database(&name)?;
@@ -227,13 +221,14 @@ async fn call(
     State(state): State<AppState>,
     Path((name, reducer)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> AppResult<Json<CallResult>> {
     let identity = authenticate(&state, &headers)?;
-    let args: serde_json::Value = if matches!(&body, Ok(bytes) if bytes.is_empty()) {
+    let bytes = body_bytes(body, MAX_SMALL_BODY).await?;
+    let args: serde_json::Value = if bytes.is_empty() {
         serde_json::json!([])
     } else {
-        json_body(body)?
+        parse_json(&bytes)?
     };
     blocking(move || {
         let entry = state.database(&name)?;
@@ -261,10 +256,10 @@ async fn sql(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> AppResult<Json<SqlResult>> {
     let identity = authenticate(&state, &headers)?;
-    let request: SqlRequest = json_body(body)?;
+    let request: SqlRequest = json_body(body).await?;
     blocking(move || {
         let entry = state.database(&name)?;
         let access = if entry.owner == identity {
@@ -339,20 +334,47 @@ fn parse_name(name: &str) -> AppResult<DatabaseName> {
         .map_err(|error| AppError::new(ErrorKind::BadRequest, error.to_string()))
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
-    body.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(ErrorKind::PayloadTooLarge, "the request body is larger than the server accepts")
-                .with_hint("modules may be up to --max-body-mib (16 MiB by default); calls and SQL up to 1 MiB")
-        } else {
-            AppError::new(ErrorKind::BadRequest, format!("could not read the request body: {rejection}"))
+/// Reads a request body of at most `limit` bytes. A larger body is still read to its end (up
+/// to a cap) before the 413 answer, so that the client, still sending, sees the answer instead
+/// of a connection reset.
+async fn body_bytes(mut body: Body, limit: usize) -> AppResult<Bytes> {
+    use http_body_util::BodyExt;
+    let drain_cap = limit.saturating_mul(4).saturating_add(64 << 20);
+    let mut data = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            AppError::new(
+                ErrorKind::BadRequest,
+                format!("could not read the request body: {error}"),
+            )
+        })?;
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            data.extend_from_slice(&chunk);
+        } else if seen > drain_cap {
+            break;
         }
-    })
+    }
+    if seen > limit {
+        return Err(AppError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("the request body is larger than the server accepts ({seen} bytes or more, limit {limit} bytes)"),
+        )
+        .with_hint("modules may be up to --max-body-mib (16 MiB by default); calls and SQL up to 1 MiB"));
+    }
+    Ok(Bytes::from(data))
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> AppResult<T> {
-    let bytes = body_bytes(body)?;
-    serde_json::from_slice(&bytes).map_err(|error| {
+async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> AppResult<T> {
+    parse_json(&body_bytes(body, MAX_SMALL_BODY).await?)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    serde_json::from_slice(bytes).map_err(|error| {
         AppError::new(
             ErrorKind::BadRequest,
             format!("the request body is not the expected JSON: {error}"),
