@@ -47,10 +47,13 @@ impl flags::Qa {
                 if smoketest::nextest_available(sh) {
                     process::run(cmd!(
                         sh,
-                        "{cargo} nextest run --workspace --exclude smoketests"
+                        "{cargo} nextest run --workspace --exclude smoketests --no-fail-fast"
                     ))
                 } else {
-                    process::run(cmd!(sh, "{cargo} test --workspace --exclude smoketests"))
+                    process::run(cmd!(
+                        sh,
+                        "{cargo} test --workspace --exclude smoketests --no-fail-fast"
+                    ))
                 }
             })?;
             if !self.skip_smoketest {

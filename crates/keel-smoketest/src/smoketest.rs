@@ -179,14 +179,13 @@ impl Smoketest {
     pub fn publish_to(&mut self, db: &str, clear: bool) -> Result<PublishResult, SmoketestError> {
         let wasm = self.module_bytes()?;
         let module = self.module_name.clone().unwrap_or_default();
-        let result = self.journaled(
+        self.journaled(
             format!(
                 "publish {module} to {db}{}",
                 if clear { " (clear)" } else { "" }
             ),
             || self.client.publish(db, &wasm, clear),
-        );
-        result
+        )
     }
 
     /// Switches to another precompiled module; [`Smoketest::publish`] then updates the database.
