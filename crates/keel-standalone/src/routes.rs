@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::routing::{get, post};
 use keel_api::DatabaseName;
 use keel_api::abi::ABI_VERSION;
@@ -98,13 +98,16 @@ struct PublishQuery {
 async fn publish(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Query(query): Query<PublishQuery>,
+    uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<PublishResult>> {
+    // The body is read before anything can be refused: a client still sending it would see
+    // a reset connection instead of the answer.
+    let wasm = body_bytes(body, state.max_body_bytes()).await?;
+    let query: PublishQuery = parse_query(&uri)?;
     let identity = authenticate(&state, &headers)?;
     let name = parse_name(&name)?;
-    let wasm = body_bytes(body, state.max_body_bytes()).await?;
     blocking(move || {
         let module = state.runtime().load(&wasm)?;
         state.store_module(module.hash(), &wasm)?;
@@ -195,8 +198,8 @@ async fn rename(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<DatabaseSummary>> {
-    let identity = authenticate(&state, &headers)?;
     let request: RenameRequest = json_body(body).await?;
+    let identity = authenticate(&state, &headers)?;
     let new_name = parse_name(&request.new_name)?;
     blocking(move || {
         let entry = state.database(&name)?;
@@ -223,8 +226,8 @@ async fn call(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<CallResult>> {
-    let identity = authenticate(&state, &headers)?;
     let bytes = body_bytes(body, MAX_SMALL_BODY).await?;
+    let identity = authenticate(&state, &headers)?;
     let args: serde_json::Value = if bytes.is_empty() {
         serde_json::json!([])
     } else {
@@ -258,8 +261,8 @@ async fn sql(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<SqlResult>> {
-    let identity = authenticate(&state, &headers)?;
     let request: SqlRequest = json_body(body).await?;
+    let identity = authenticate(&state, &headers)?;
     blocking(move || {
         let entry = state.database(&name)?;
         let access = if entry.owner == identity {
@@ -285,9 +288,10 @@ struct LogsQuery {
 async fn logs(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Query(query): Query<LogsQuery>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> AppResult<Json<LogList>> {
+    let query: LogsQuery = parse_query(&uri)?;
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
         let entry = state.database(&name)?;
@@ -371,6 +375,18 @@ async fn body_bytes(mut body: Body, limit: usize) -> AppResult<Bytes> {
 
 async fn json_body<T: serde::de::DeserializeOwned>(body: Body) -> AppResult<T> {
     parse_json(&body_bytes(body, MAX_SMALL_BODY).await?)
+}
+
+/// The query string as `T`, with a clear 400 when it does not fit.
+fn parse_query<T: serde::de::DeserializeOwned>(uri: &Uri) -> AppResult<T> {
+    Query::try_from_uri(uri)
+        .map(|Query(query)| query)
+        .map_err(|rejection| {
+            AppError::new(
+                ErrorKind::BadRequest,
+                format!("invalid query string: {}", rejection.body_text()),
+            )
+        })
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {

@@ -452,3 +452,30 @@ fn delete_reset_and_rename() {
         1
     );
 }
+
+/// Requests refused before their body matters (bad name, bad token, bad query) still get their
+/// answer: the server reads the body first, so the client never writes into a closed socket.
+#[test]
+fn early_refusals_of_large_bodies_are_answered_not_reset() {
+    let server = Server::start(&[]);
+    let client = server.identity();
+    let wasm = vec![7u8; 4 << 20];
+    for _ in 0..10 {
+        expect_kind(
+            client.publish("Bad/Name", &wasm, false),
+            ErrorKind::BadRequest,
+        );
+        expect_kind(
+            Client::new(&server.url)
+                .unwrap()
+                .with_token("nobody.secret")
+                .publish("fine", &wasm, false),
+            ErrorKind::Unauthorized,
+        );
+        expect_kind(
+            client.publish("fine", &wasm, false),
+            ErrorKind::InvalidModule,
+        );
+    }
+    client.ping().unwrap();
+}
