@@ -186,11 +186,19 @@ fn print_table(bench: &Value) {
             }
         }
     }
+    row(
+        "reducer calls per second, one client",
+        &overhead["calls_per_second"],
+    );
     row("suite wall -j16 (ms)", &bench["suite"]["j16"]["wall_ms"]);
     row("suite wall -j1 (ms)", &bench["suite"]["j1"]["wall_ms"]);
     row(
-        "sum of test durations (ms)",
+        "sum of test durations at -j16 (ms)",
         &bench["suite"]["j16"]["sum_of_test_durations_ms"],
+    );
+    row(
+        "sum of test durations at -j1 (ms)",
+        &bench["suite"]["j1"]["sum_of_test_durations_ms"],
     );
     row("ratio -j1 / -j16", &bench["suite"]["ratio_j1_over_j16"]);
     row(

@@ -202,8 +202,11 @@ fn bench_overhead(iterations: usize) -> ExitCode {
             server_start_ms.push(started.elapsed().as_secs_f64() * 1000.0);
             drop(server);
         }
+        // A comment unique to this run makes cargo compile the module crate itself (its
+        // dependencies come from the target dir, as in any module_code() test).
         let counter_source =
-            std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?;
+            std::fs::read_to_string(env::workspace_root()?.join("modules/counter/src/lib.rs"))?
+                + &format!("\n// bench run {}\n", crate::temp::random_suffix());
         let started = Instant::now();
         let t = Smoketest::builder().module_code(&counter_source).build()?;
         t.call("increment", serde_json::json!([1]))?;
