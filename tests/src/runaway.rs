@@ -85,3 +85,15 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// Whatever server the suite runs against, an endless loop ends with out_of_fuel under the
+    /// server's own limit instead of hanging, and the module keeps working.
+    fn endless_loop_ends_under_the_servers_own_limit() {
+        let t = Smoketest::builder().precompiled_module("runaway").build()?;
+        expect_error(t.call("spin", json!([])), ErrorKind::OutOfFuel)?;
+        t.call("ok", json!([]))?;
+        t.assert_sql("SELECT what FROM ran", "what\n----\nok")?;
+        Ok(())
+    }
+}

@@ -115,7 +115,7 @@ fn run_case(case: &TestCase) -> Result<(), Failed> {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     let failure = match outcome {
         Ok(Ok(())) => None,
-        Ok(Err(error)) => Some(format!("{error:?}")),
+        Ok(Err(error)) => Some(error_chain(&error)),
         Err(panic) => Some(format!("panicked: {}", panic_message(&panic))),
     };
     let report = scope.finish(failure.as_deref());
@@ -137,6 +137,15 @@ fn run_case(case: &TestCase) -> Result<(), Failed> {
         None => Ok(()),
         Some(report) => Err(report.into()),
     }
+}
+
+/// The error and its causes, one per line (no backtrace: the journal says what happened).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        text.push_str(&format!("\n  caused by: {cause}"));
+    }
+    text
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -47,7 +47,7 @@ pub struct Smoketest {
     extra_databases: Vec<String>,
     wasm: Option<Arc<Vec<u8>>>,
     module_name: Option<String>,
-    config_path: Option<PathBuf>,
+    config_path: Mutex<Option<PathBuf>>,
 }
 
 /// Another identity on the same server, for permission tests.
@@ -252,12 +252,15 @@ impl Smoketest {
         }
         let token = self.client.token().unwrap_or_default().to_owned();
         self.client = client_for(server.url())?.with_token(&token);
-        self.config_path = None;
+        *self
+            .config_path
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
         Ok(())
     }
 
     /// Runs the real `keel` CLI with this test's config; fails unless it exits with 0.
-    pub fn cli<I, S>(&mut self, args: I) -> Result<CliOutput, SmoketestError>
+    pub fn cli<I, S>(&self, args: I) -> Result<CliOutput, SmoketestError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -272,7 +275,7 @@ impl Smoketest {
 
     /// Runs the real `keel` CLI with this test's config and returns its output, whatever the
     /// exit code.
-    pub fn cli_output<I, S>(&mut self, args: I) -> Result<CliOutput, SmoketestError>
+    pub fn cli_output<I, S>(&self, args: I) -> Result<CliOutput, SmoketestError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -310,8 +313,12 @@ impl Smoketest {
     }
 
     /// The test's CLI config file (server and token), written on first use.
-    pub fn config_path(&mut self) -> Result<PathBuf, SmoketestError> {
-        if let Some(path) = &self.config_path {
+    pub fn config_path(&self) -> Result<PathBuf, SmoketestError> {
+        let mut config_path = self
+            .config_path
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(path) = config_path.as_ref() {
             return Ok(path.clone());
         }
         let dir = self
@@ -329,7 +336,7 @@ impl Smoketest {
         );
         std::fs::write(&path, contents)
             .map_err(SmoketestError::io(format!("write {}", path.display())))?;
-        self.config_path = Some(path.clone());
+        *config_path = Some(path.clone());
         Ok(path)
     }
 
@@ -501,7 +508,7 @@ impl SmoketestBuilder {
             extra_databases: Vec::new(),
             wasm: None,
             module_name: None,
-            config_path: None,
+            config_path: Mutex::new(None),
         };
         match self.module {
             Some(ModuleSource::Precompiled(name)) => smoketest.use_precompiled_module(&name)?,

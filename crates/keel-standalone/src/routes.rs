@@ -246,7 +246,7 @@ async fn call(
             &mut logs,
         );
         if let Err(error) = &result {
-            tracing::debug!(database = %name, %reducer, %error, "reducer call failed");
+            tracing::info!(database = %name, %reducer, %error, "reducer call failed");
             logs.push(error_record(&error.to_string()));
         }
         slot.logs.append(logs).map_err(AppError::internal)?;
@@ -273,7 +273,7 @@ async fn sql(
         let mut slot = state.lock(&name, &entry)?;
         let result = slot.database().sql(&request.query, &request.params, access);
         if let Err(error) = &result {
-            tracing::debug!(database = %name, %error, "SQL refused");
+            tracing::info!(database = %name, %error, "SQL refused");
         }
         Ok(Json(result?))
     })
