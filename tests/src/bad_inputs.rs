@@ -72,13 +72,6 @@ smoketest! {
 }
 
 smoketest! {
-    /// A module built with wasm-bindgen is refused with a message naming wasm-bindgen.
-    fn wasm_bindgen_module_is_refused() {
-        expect_refused_module("wasm-bindgen", "wasm-bindgen")
-    }
-}
-
-smoketest! {
     /// When `init` fails the publish fails (422, with init's message) and leaves no database.
     fn failing_init_leaves_no_database() {
         let mut t = Smoketest::builder().precompiled_module("init-fails").autopublish(false).build()?;

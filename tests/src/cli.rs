@@ -35,7 +35,7 @@ smoketest! {
     /// `server ping` prints the server and its version; `--json` gives the ABI version.
     #[tags("cli")]
     fn cli_server_ping() {
-        let mut t = Smoketest::builder().build()?;
+        let t = Smoketest::builder().build()?;
         let output = t.cli(["server", "ping"])?;
         expect_contains(&output.stdout, &format!("server at {} is up: version", t.server_url()))?;
         let info: ServerInfo = serde_json::from_str(&t.cli(["server", "ping", "--json"])?.stdout)?;
@@ -49,7 +49,7 @@ smoketest! {
     /// reports it; that identity does not own the test's database.
     #[tags("cli")]
     fn cli_identity_new_and_show_with_fresh_config() {
-        let mut t = Smoketest::builder().precompiled_module("counter").build()?;
+        let t = Smoketest::builder().precompiled_module("counter").build()?;
         let config = t.config_path()?;
         std::fs::write(&config, "")?;
         expect_exit(&t.cli_output(["server", "ping"])?, exit_code::INVALID_INPUT)?;
@@ -98,7 +98,7 @@ smoketest! {
     /// `call` parses each argument as JSON, bare words as strings, negative numbers as numbers.
     #[tags("cli")]
     fn cli_call_takes_json_arguments() {
-        let mut t = Smoketest::builder().precompiled_module("args").build()?;
+        let t = Smoketest::builder().precompiled_module("args").build()?;
         let db = t.db().to_owned();
         t.cli(["call", &db, "take_many", "-7", "bare words", "true", "null"])?;
         t.cli(["call", &db, "take_vec_i64", "[1, 2, 3]"])?;
@@ -116,7 +116,7 @@ smoketest! {
     /// `sql` prints an aligned table by default and the SqlResult with `--json`.
     #[tags("cli")]
     fn cli_sql_prints_tables_and_json() {
-        let mut t = Smoketest::builder().precompiled_module("people").build()?;
+        let t = Smoketest::builder().precompiled_module("people").build()?;
         t.call("add", json!(["alice", 30]))?;
         t.call("add", json!(["bob", null]))?;
         let db = t.db().to_owned();
@@ -135,7 +135,7 @@ smoketest! {
     /// prints the records.
     #[tags("cli")]
     fn cli_logs_last_n_and_json() {
-        let mut t = Smoketest::builder().precompiled_module("logger").build()?;
+        let t = Smoketest::builder().precompiled_module("logger").build()?;
         t.call("log_many", json!([5]))?;
         let db = t.db().to_owned();
         let output = t.cli(["logs", &db, "-n", "2"])?;
@@ -157,7 +157,7 @@ smoketest! {
     /// `describe` prints owner, module hash, tables with columns, and reducers.
     #[tags("cli")]
     fn cli_describe_prints_the_schema() {
-        let mut t = Smoketest::builder().precompiled_module("counter").build()?;
+        let t = Smoketest::builder().precompiled_module("counter").build()?;
         let db = t.db().to_owned();
         let hash = t.describe()?.module_hash.context("published")?;
         let output = t.cli(["describe", &db])?;
@@ -194,7 +194,7 @@ smoketest! {
     /// Each kind of bad input exits with its code and an `error:` line on stderr.
     #[tags("cli")]
     fn cli_bad_input_exit_codes() {
-        let mut t = Smoketest::builder().precompiled_module("counter").build()?;
+        let t = Smoketest::builder().precompiled_module("counter").build()?;
         let db = t.db().to_owned();
         let missing = crate::support::missing_database(&t);
         let cases: Vec<(Vec<&str>, u8)> = vec![
@@ -226,7 +226,7 @@ smoketest! {
     /// A failing reducer exits REDUCER_FAILED with its message; nothing changed.
     #[tags("cli")]
     fn cli_reducer_failure_exit_code() {
-        let mut t = Smoketest::builder().precompiled_module("bank").build()?;
+        let t = Smoketest::builder().precompiled_module("bank").build()?;
         t.call("open", json!(["alice", 10]))?;
         t.call("open", json!(["bob", 0]))?;
         let db = t.db().to_owned();
@@ -261,7 +261,7 @@ smoketest! {
     /// `keel build` of a module with a type error exits BUILD_FAILED with cargo's diagnostics.
     #[tags("cli", "build")]
     fn cli_build_failure_exit_code() {
-        let mut t = Smoketest::builder().build()?;
+        let t = Smoketest::builder().build()?;
         let broken = workspace_root().join("modules").join("broken");
         let output = t.cli_output(["build", &broken.display().to_string()])?;
         expect_exit(&output, exit_code::BUILD_FAILED)?;

@@ -32,6 +32,8 @@ pub(crate) fn run(out: &Output, args: &BuildArgs) -> anyhow::Result<()> {
     }
     let wasm =
         build(&args.module_dir).doing(|| format!("build module {}", args.module_dir.display()))?;
+    // Cargo reports `dir/../target/...` for a target dir configured relative to the module.
+    let wasm = wasm.canonicalize().unwrap_or(wasm);
     out.either(&json!({ "wasm": wasm }), |_| wasm.display().to_string())?;
     Ok(())
 }
