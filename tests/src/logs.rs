@@ -101,3 +101,14 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// A record longer than 64 KiB is cut there and marked, so no module can flood the log.
+    fn oversized_messages_are_cut_and_marked() {
+        let t = Smoketest::builder().precompiled_module("logger").build()?;
+        t.call("log_long", json!([200_000]))?;
+        let message = t.logs(1)?.remove(0);
+        assert_eq!(message, format!("{} [truncated]", "x".repeat(64 << 10)));
+        Ok(())
+    }
+}

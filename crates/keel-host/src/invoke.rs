@@ -16,6 +16,11 @@ use wasmi::{
 use crate::guard::Guard;
 use crate::storage::run_statement;
 
+/// Longest log message kept; longer ones are cut.
+const MAX_LOG_MESSAGE: usize = 64 << 10;
+/// Most log bytes one call keeps.
+const MAX_LOG_BYTES_PER_CALL: usize = 4 << 20;
+
 /// Largest buffer a module may hand to one host function.
 const MAX_GUEST_BUFFER: usize = 16 << 20;
 
@@ -29,6 +34,8 @@ pub(crate) struct HostState {
     returned: Option<Vec<u8>>,
     pub(crate) panic_message: Option<String>,
     pub(crate) logs: Vec<LogRecord>,
+    log_bytes: usize,
+    logs_truncated: bool,
     caller_identity: String,
     now_micros: i64,
     reducer: Option<String>,
@@ -47,6 +54,8 @@ impl HostState {
             returned: None,
             panic_message: None,
             logs: Vec::new(),
+            log_bytes: 0,
+            logs_truncated: false,
             caller_identity: String::new(),
             now_micros: now_micros(),
             reducer: None,
@@ -172,12 +181,26 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
                     _ => LogLevel::Info,
                 };
                 let state = caller.data_mut();
-                // A runaway logger must not exhaust the server's memory.
-                if state.logs.len() < 10_000 {
+                // A runaway logger must not exhaust the server's memory: records are cut to
+                // MAX_LOG_MESSAGE bytes and a call keeps at most MAX_LOG_BYTES_PER_CALL of them.
+                let message = truncate(message, MAX_LOG_MESSAGE);
+                if state.log_bytes + message.len() <= MAX_LOG_BYTES_PER_CALL {
+                    state.log_bytes += message.len();
                     state.logs.push(LogRecord {
                         ts_micros: now_micros(),
                         level,
                         message,
+                        reducer: state.reducer.clone(),
+                    });
+                } else if !state.logs_truncated {
+                    state.logs_truncated = true;
+                    state.logs.push(LogRecord {
+                        ts_micros: now_micros(),
+                        level: LogLevel::Warn,
+                        message: format!(
+                            "log output of this call passed {} MiB; the rest was dropped",
+                            MAX_LOG_BYTES_PER_CALL >> 20
+                        ),
                         reducer: state.reducer.clone(),
                     });
                 }
@@ -347,6 +370,16 @@ impl Call {
             state,
         }
     }
+}
+
+/// `message` cut to at most `max` bytes on a character boundary, marked when cut.
+fn truncate(mut message: String, max: usize) -> String {
+    if message.len() > max {
+        let cut = message.floor_char_boundary(max);
+        message.truncate(cut);
+        message.push_str(" [truncated]");
+    }
+    message
 }
 
 fn now_micros() -> i64 {

@@ -508,6 +508,19 @@ impl Database {
     }
 }
 
+/// The most rows one statement may return.
+const MAX_RESULT_ROWS: usize = 100_000;
+/// The most bytes of values one statement may return (an estimate of the stored sizes).
+const MAX_RESULT_BYTES: usize = 32 << 20;
+
+fn value_size(value: rusqlite::types::ValueRef<'_>) -> usize {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => bytes.len() + 8,
+        ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => 8,
+    }
+}
+
 /// Runs one statement under the guard's current access and collects its result.
 pub(crate) fn run_statement(
     connection: &Connection,
@@ -548,16 +561,28 @@ pub(crate) fn run_statement(
     let mut rows = statement
         .query(params_from_iter(values))
         .map_err(|error| classify_sql_error(guard, error))?;
+    let mut result_bytes = 0usize;
     while let Some(row) = rows
         .next()
         .map_err(|error| classify_sql_error(guard, error))?
     {
         let values = (0..column_count)
-            .map(|index| row.get_ref(index).map(sql_to_json))
-            .collect::<Result<Vec<_>, _>>();
+            .map(|index| {
+                row.get_ref(index)
+                    .map(|value| (value_size(value), sql_to_json(value)))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| classify_sql_error(guard, error))?;
+        result_bytes += values.iter().map(|(size, _)| size).sum::<usize>();
+        if result.rows.len() >= MAX_RESULT_ROWS || result_bytes > MAX_RESULT_BYTES {
+            return Err(SqlError::Invalid(format!(
+                "the result is too large (more than {MAX_RESULT_ROWS} rows or {} MiB): add a LIMIT or select fewer columns",
+                MAX_RESULT_BYTES >> 20
+            )));
+        }
         result
             .rows
-            .push(values.map_err(|error| classify_sql_error(guard, error))?);
+            .push(values.into_iter().map(|(_, value)| value).collect());
     }
     drop(rows);
     if !statement.readonly() {

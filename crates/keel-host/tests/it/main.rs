@@ -486,3 +486,16 @@ fn the_installed_module_hash_lives_in_the_database_file_and_is_hidden() {
     assert_eq!(fixture.database.installed_hash().unwrap(), None);
     assert!(fixture.database.module().is_none());
 }
+
+#[test]
+fn huge_results_are_refused_instead_of_exhausting_memory() {
+    let mut fixture = fixture();
+    let query = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c";
+    let error = fixture.database.sql(query, &[], Access::Owner).unwrap_err();
+    assert!(error.to_string().contains("too large"), "{error}");
+    let limited = fixture
+        .database
+        .sql(&format!("{query} LIMIT 10"), &[], Access::Owner)
+        .unwrap();
+    assert_eq!(limited.rows.len(), 10);
+}
