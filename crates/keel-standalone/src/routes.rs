@@ -156,10 +156,7 @@ async fn delete(
 ) -> AppResult<Json<Deleted>> {
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
-        let entry = state.database(&name)?;
-        if entry.owner != identity {
-            return Err(AppError::not_owner(&name, "delete"));
-        }
+        let entry = owned_entry(&state, &name, &identity, "delete")?;
         let mut slot = state.lock(&name, &entry)?;
         state.forget_database(&name)?;
         slot.deleted = true;
@@ -179,10 +176,7 @@ async fn reset(
 ) -> AppResult<Json<Deleted>> {
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
-        let entry = state.database(&name)?;
-        if entry.owner != identity {
-            return Err(AppError::not_owner(&name, "reset"));
-        }
+        let entry = owned_entry(&state, &name, &identity, "reset")?;
         let mut slot = state.lock(&name, &entry)?;
         slot.database().wipe()?;
         slot.logs.clear().map_err(AppError::internal)?;
@@ -202,10 +196,7 @@ async fn rename(
     let identity = authenticate(&state, &headers)?;
     let new_name = parse_name(&request.new_name)?;
     blocking(move || {
-        let entry = state.database(&name)?;
-        if entry.owner != identity {
-            return Err(AppError::not_owner(&name, "rename"));
-        }
+        let entry = owned_entry(&state, &name, &identity, "rename")?;
         let mut slot = state.lock(&name, &entry)?;
         state.rename_database(&name, new_name.as_str())?;
         tracing::info!(database = %new_name, old_name = %name, "database renamed");
@@ -294,10 +285,7 @@ async fn logs(
     let query: LogsQuery = parse_query(&uri)?;
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
-        let entry = state.database(&name)?;
-        if entry.owner != identity {
-            return Err(AppError::not_owner(&name, "read the logs of"));
-        }
+        let entry = owned_entry(&state, &name, &identity, "read the logs of")?;
         let mut slot = state.lock(&name, &entry)?;
         let records = slot
             .logs
@@ -326,6 +314,20 @@ async fn schema(
         }))
     })
     .await
+}
+
+/// The database `name`, if `identity` owns it; `action` completes "only the owner may ...".
+fn owned_entry(
+    state: &AppState,
+    name: &str,
+    identity: &str,
+    action: &str,
+) -> AppResult<std::sync::Arc<crate::state::DatabaseEntry>> {
+    let entry = state.database(name)?;
+    if entry.owner != identity {
+        return Err(AppError::not_owner(name, action));
+    }
+    Ok(entry)
 }
 
 fn authenticate(state: &AppState, headers: &HeaderMap) -> AppResult<String> {
