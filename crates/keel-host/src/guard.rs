@@ -41,6 +41,7 @@ pub(crate) struct Guard {
 #[derive(Debug)]
 struct GuardState {
     access: Access,
+    public_tables: HashSet<String>,
     private_tables: HashSet<String>,
     refusal: Option<String>,
 }
@@ -50,6 +51,7 @@ impl Guard {
         Guard {
             inner: Arc::new(Mutex::new(GuardState {
                 access: Access::Reader,
+                public_tables: HashSet::new(),
                 private_tables: HashSet::new(),
                 refusal: None,
             })),
@@ -66,11 +68,21 @@ impl Guard {
         self.lock().access
     }
 
-    pub(crate) fn set_private_tables(&self, tables: impl IntoIterator<Item = String>) {
-        self.lock().private_tables = tables
-            .into_iter()
-            .map(|name| name.to_ascii_lowercase())
-            .collect();
+    /// Declares the module's tables: readers may read the public ones and nothing else.
+    pub(crate) fn set_tables(&self, schema: Option<&keel_api::schema::ModuleSchema>) {
+        let tables = schema
+            .map(|schema| schema.tables.as_slice())
+            .unwrap_or_default();
+        let names = |public: bool| {
+            tables
+                .iter()
+                .filter(|table| table.public == public)
+                .map(|table| table.name.to_ascii_lowercase())
+                .collect()
+        };
+        let mut state = self.lock();
+        state.public_tables = names(true);
+        state.private_tables = names(false);
     }
 
     pub(crate) fn is_private(&self, table: &str) -> bool {
@@ -156,25 +168,31 @@ fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
     }
 }
 
+/// Tables every reader may see besides the module's public tables: the schema (which
+/// `describe` shows anyway) and JSON table functions, which read nothing stored.
+const READABLE_BY_EVERYONE: &[&str] = &["sqlite_master", "sqlite_schema", "json_each", "json_tree"];
+
 fn read(state: &GuardState, table_name: &str) -> Result<(), String> {
-    if table_name.to_ascii_lowercase().starts_with("_keel") {
+    let lower = table_name.to_ascii_lowercase();
+    if lower.starts_with("_keel") {
         return Err(format!("table `{table_name}` belongs to the server"));
     }
     if state.access == Access::Owner
-        || table_name.eq_ignore_ascii_case("sqlite_master")
-        || table_name.eq_ignore_ascii_case("sqlite_schema")
+        || state.public_tables.contains(&lower)
+        || READABLE_BY_EVERYONE.contains(&lower.as_str())
     {
         return Ok(());
     }
-    if state
-        .private_tables
-        .contains(&table_name.to_ascii_lowercase())
-    {
+    if state.private_tables.contains(&lower) {
         Err(format!(
             "table `{table_name}` is private: only the database owner may read it"
         ))
     } else {
-        Ok(())
+        // sqlite_sequence, dbstat, sqlite_stat1 and other engine tables reveal the size and
+        // shape of private tables.
+        Err(format!(
+            "table `{table_name}` is not readable: only the module's public tables are"
+        ))
     }
 }
 

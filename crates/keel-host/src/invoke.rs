@@ -18,8 +18,12 @@ use crate::storage::run_statement;
 
 /// Longest log message kept; longer ones are cut.
 const MAX_LOG_MESSAGE: usize = 64 << 10;
-/// Most log bytes one call keeps.
-const MAX_LOG_BYTES_PER_CALL: usize = 4 << 20;
+/// Most log bytes (as stored) one call keeps.
+const MAX_LOG_BYTES_PER_CALL: usize = 1 << 20;
+/// Most log records one call keeps.
+const MAX_LOG_RECORDS_PER_CALL: usize = 1_000;
+/// What a stored record takes beyond its message: timestamp, level, reducer, JSON syntax.
+const LOG_RECORD_OVERHEAD: usize = 96;
 
 /// Largest buffer a module may hand to one host function.
 const MAX_GUEST_BUFFER: usize = 16 << 20;
@@ -184,8 +188,12 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
                 // A runaway logger must not exhaust the server's memory: records are cut to
                 // MAX_LOG_MESSAGE bytes and a call keeps at most MAX_LOG_BYTES_PER_CALL of them.
                 let message = truncate(message, MAX_LOG_MESSAGE);
-                if state.log_bytes + message.len() <= MAX_LOG_BYTES_PER_CALL {
-                    state.log_bytes += message.len();
+                // What the record costs once stored as a JSON line, not just its text.
+                let record_bytes = message.len() + LOG_RECORD_OVERHEAD;
+                if state.logs.len() < MAX_LOG_RECORDS_PER_CALL
+                    && state.log_bytes + record_bytes <= MAX_LOG_BYTES_PER_CALL
+                {
+                    state.log_bytes += record_bytes;
                     state.logs.push(LogRecord {
                         ts_micros: now_micros(),
                         level,

@@ -14,6 +14,8 @@ use crate::validate::{check_imports_and_exports, check_schema};
 
 /// How many compiled modules the cache keeps.
 const CACHE_CAPACITY: usize = 256;
+/// How many bytes of wasm the cached modules may add up to.
+const CACHE_BYTES: usize = 128 << 20;
 
 /// Compiles, checks and caches modules; shared by every database of a server.
 pub struct Runtime {
@@ -29,6 +31,7 @@ pub struct CompiledModule {
     hash: String,
     schema: ModuleSchema,
     module: Module,
+    wasm_bytes: usize,
 }
 
 impl Runtime {
@@ -71,9 +74,12 @@ impl Runtime {
             hash: hash.clone(),
             schema,
             module,
+            wasm_bytes: wasm.len(),
         });
         let mut cache = self.lock_cache();
-        if cache.len() >= CACHE_CAPACITY {
+        let cached_bytes: usize = cache.values().map(|module| module.wasm_bytes).sum();
+        // Databases hold their own `Arc`s, so emptying the cache only costs recompilations.
+        if cache.len() >= CACHE_CAPACITY || cached_bytes + wasm.len() > CACHE_BYTES {
             cache.clear();
         }
         cache.insert(hash, compiled.clone());

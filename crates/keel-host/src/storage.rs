@@ -105,7 +105,10 @@ impl Database {
             .set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)
             .map_err(storage_error)?;
         connection
-            .set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH, 64 << 20)
+            .set_limit(
+                rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH,
+                MAX_VALUE_BYTES,
+            )
             .map_err(storage_error)?;
         let guard = Guard::new();
         connection
@@ -138,9 +141,8 @@ impl Database {
 
     /// Declares the module already installed in this file (when the server restarts).
     pub fn set_module(&mut self, module: Option<Arc<CompiledModule>>) {
-        self.guard.set_private_tables(private_tables(
-            module.as_deref().map(CompiledModule::schema),
-        ));
+        self.guard
+            .set_tables(module.as_deref().map(CompiledModule::schema));
         self.module = module;
     }
 
@@ -213,13 +215,27 @@ impl Database {
         if fresh {
             self.drop_everything()?;
         }
-        for statement in steps.iter().flat_map(Step::sql) {
-            self.connection()
-                .execute_batch(&statement)
-                .map_err(|source| self.storage_error(source))?;
+        for step in steps {
+            for statement in step.sql() {
+                match self.connection().execute_batch(&statement) {
+                    Ok(()) => {}
+                    // A new unique index over duplicate rows, say: the data refuses the change.
+                    Err(rusqlite::Error::SqliteFailure(failure, message))
+                        if failure.code == ErrorCode::ConstraintViolation =>
+                    {
+                        let reason = message.unwrap_or_else(|| failure.to_string());
+                        return Err(PublishError::MigrationRefused {
+                            changes: vec![format!(
+                                "{}: the existing rows violate it ({reason})",
+                                step.describe()
+                            )],
+                        });
+                    }
+                    Err(source) => return Err(self.storage_error(source).into()),
+                }
+            }
         }
-        self.guard
-            .set_private_tables(private_tables(Some(module.schema())));
+        self.guard.set_tables(Some(module.schema()));
         self.guard.set_access(Access::System);
         self.connection()
             .execute_batch(&format!(
@@ -412,7 +428,9 @@ impl Database {
         if access == Access::Reader {
             self.guard.set_access(Access::Reader);
             self.check_no_private_tables(query)?;
-            self.deadline.set(self.sql_time_limit);
+            // Readers hold the database's lock too: they get a fifth of the owner's time.
+            self.deadline
+                .set((self.sql_time_limit / 5).max(Duration::from_millis(100)));
             let result = run_statement(self.connection(), &self.guard, query, params);
             self.deadline.clear();
             return result;
@@ -508,16 +526,42 @@ impl Database {
     }
 }
 
+/// The largest string or blob SQLite will make (`zeroblob(1e9)` fails instead of allocating).
+const MAX_VALUE_BYTES: i32 = 16 << 20;
 /// The most rows one statement may return.
 const MAX_RESULT_ROWS: usize = 100_000;
-/// The most bytes of values one statement may return (an estimate of the stored sizes).
-const MAX_RESULT_BYTES: usize = 32 << 20;
+/// The most memory the JSON values of one result may take (estimated by [`json_size`]).
+const MAX_RESULT_BYTES: usize = 64 << 20;
 
-fn value_size(value: rusqlite::types::ValueRef<'_>) -> usize {
+/// Whether `sql` is only whitespace and comments.
+fn is_blank_sql(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment
+                .split_once('\n')
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment
+                .split_once("*/")
+                .map_or("", |(_, after)| after)
+                .trim_start();
+        } else {
+            return rest.is_empty() || rest.chars().all(|c| c == ';' || c.is_whitespace());
+        }
+    }
+}
+
+/// Roughly the memory `value` takes as a `serde_json::Value`: a blob becomes an array with one
+/// JSON number per byte.
+fn json_size(value: rusqlite::types::ValueRef<'_>) -> usize {
     use rusqlite::types::ValueRef;
+    let value_size = std::mem::size_of::<serde_json::Value>();
     match value {
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => bytes.len() + 8,
-        ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => 8,
+        ValueRef::Text(bytes) => bytes.len() + value_size,
+        ValueRef::Blob(bytes) => (bytes.len() + 1) * value_size,
+        ValueRef::Null | ValueRef::Integer(_) | ValueRef::Real(_) => value_size,
     }
 }
 
@@ -528,6 +572,11 @@ pub(crate) fn run_statement(
     sql: &str,
     params: &[Value],
 ) -> Result<SqlResult, SqlError> {
+    if is_blank_sql(sql) {
+        return Err(SqlError::Invalid(
+            "the query contains no SQL statement".to_owned(),
+        ));
+    }
     let mut statement = connection
         .prepare(sql)
         .map_err(|error| classify_sql_error(guard, error))?;
@@ -562,27 +611,33 @@ pub(crate) fn run_statement(
         .query(params_from_iter(values))
         .map_err(|error| classify_sql_error(guard, error))?;
     let mut result_bytes = 0usize;
+    let too_large = || {
+        SqlError::Invalid(format!(
+            "the result is too large (more than {MAX_RESULT_ROWS} rows or about {} MiB as JSON): add a LIMIT or select fewer columns",
+            MAX_RESULT_BYTES >> 20
+        ))
+    };
     while let Some(row) = rows
         .next()
         .map_err(|error| classify_sql_error(guard, error))?
     {
-        let values = (0..column_count)
-            .map(|index| {
-                row.get_ref(index)
-                    .map(|value| (value_size(value), sql_to_json(value)))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| classify_sql_error(guard, error))?;
-        result_bytes += values.iter().map(|(size, _)| size).sum::<usize>();
-        if result.rows.len() >= MAX_RESULT_ROWS || result_bytes > MAX_RESULT_BYTES {
-            return Err(SqlError::Invalid(format!(
-                "the result is too large (more than {MAX_RESULT_ROWS} rows or {} MiB): add a LIMIT or select fewer columns",
-                MAX_RESULT_BYTES >> 20
-            )));
+        if result.rows.len() >= MAX_RESULT_ROWS {
+            return Err(too_large());
         }
-        result
-            .rows
-            .push(values.into_iter().map(|(_, value)| value).collect());
+        let mut values = Vec::with_capacity(column_count);
+        for index in 0..column_count {
+            let value = row
+                .get_ref(index)
+                .map_err(|error| classify_sql_error(guard, error))?;
+            // The size is checked before the value is turned into JSON, which for a blob
+            // takes far more memory than the blob itself.
+            result_bytes += json_size(value);
+            if result_bytes > MAX_RESULT_BYTES {
+                return Err(too_large());
+            }
+            values.push(sql_to_json(value));
+        }
+        result.rows.push(values);
     }
     drop(rows);
     if !statement.readonly() {
@@ -667,17 +722,4 @@ fn check_call(
         }
     }
     Ok(())
-}
-
-fn private_tables(schema: Option<&ModuleSchema>) -> Vec<String> {
-    schema
-        .map(|schema| {
-            schema
-                .tables
-                .iter()
-                .filter(|table| !table.public)
-                .map(|table| table.name.clone())
-                .collect()
-        })
-        .unwrap_or_default()
 }

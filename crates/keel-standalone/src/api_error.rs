@@ -31,9 +31,14 @@ impl AppError {
         self
     }
 
+    /// A failure of the server itself. The details (paths, say) go to the server's log, not
+    /// to the client.
     pub(crate) fn internal(error: impl std::fmt::Display) -> AppError {
         tracing::error!(%error, "internal error");
-        AppError::new(ErrorKind::Internal, format!("internal error: {error}"))
+        AppError::new(
+            ErrorKind::Internal,
+            "internal server error; the server log has the details",
+        )
     }
 
     pub(crate) fn not_found(database: &str) -> AppError {

@@ -36,6 +36,10 @@ pub(crate) struct Flags {
     /// Largest request body (module upload), in MiB.
     #[arg(long, default_value_t = 16)]
     pub(crate) max_body_mib: usize,
+    /// Most database files open at once; the least recently used idle ones are closed beyond
+    /// it (each open database holds three file descriptors).
+    #[arg(long, default_value_t = 256)]
+    pub(crate) max_open_databases: usize,
     /// Log level on stderr: error, warn, info, debug, trace.
     #[arg(long, default_value = "info")]
     pub(crate) log_level: tracing::Level,

@@ -43,7 +43,24 @@ fn run(flags: flags::Flags) -> anyhow::Result<()> {
     runtime.block_on(serve(flags))
 }
 
+/// Raises the soft limit of open files to the hard limit: every open database holds three.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
+    raise_open_file_limit();
     let state = state::AppState::open(&flags)
         .with_context(|| format!("open data dir {}", flags.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(&flags.listen)
@@ -71,7 +88,9 @@ async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
 }
 
 fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
     std::fs::write(&tmp, contents)?;
     std::fs::rename(&tmp, path)
 }

@@ -15,12 +15,14 @@ use keel_api::http::{
     LogLevel, LogList, LogRecord, PublishResult, RenameRequest, ServerInfo, SqlRequest, SqlResult,
     WhoAmI,
 };
-use keel_host::Access;
+use std::sync::Arc;
+
+use keel_host::{Access, CompiledModule, Installed};
 use serde::Deserialize;
 
 use crate::api_error::{AppError, AppResult};
 use crate::auth;
-use crate::state::AppState;
+use crate::state::{AppState, DatabaseEntry};
 
 /// Largest body of a call or SQL request.
 const MAX_SMALL_BODY: usize = 1 << 20;
@@ -109,44 +111,61 @@ async fn publish(
     let identity = authenticate(&state, &headers)?;
     let name = parse_name(&name)?;
     blocking(move || {
+        // Ownership first: a publish that will be refused costs no compilation and stores nothing.
+        if let Ok(entry) = state.database(name.as_str())
+            && entry.owner != identity
+        {
+            return Err(AppError::not_owner(name.as_str(), "publish to"));
+        }
         let module = state.runtime().load(&wasm)?;
         state.store_module(module.hash(), &wasm)?;
         let (entry, new_entry) = state.database_or_create(name.as_str(), &identity)?;
         if entry.owner != identity {
             return Err(AppError::not_owner(name.as_str(), "publish to"));
         }
-        let mut slot = state.lock(name.as_str(), &entry)?;
-        let mut logs = Vec::new();
-        let result = slot.database().install(state.runtime(), module.clone(), query.clear, &identity, &mut logs);
-        let record_failure = result.as_ref().err().map(|error| error_record(&format!("publish failed: {error}")));
-        slot.logs.append(logs.into_iter().chain(record_failure).collect()).map_err(AppError::internal)?;
-        match result {
-            Ok(installed) => {
-                tracing::info!(database = %name, hash = module.hash(), created = installed.created, steps = ?installed.steps, "module published");
-                Ok(Json(PublishResult {
-                    database: name.to_string(),
-                    created: installed.created,
-                    cleared: query.clear,
-                    module_hash: module.hash().to_owned(),
-                    migration: installed.steps,
-                }))
-            }
-            Err(error) => {
-                tracing::warn!(database = %name, %error, "publish refused");
-                if new_entry {
-                    // A database that never got a module is not left behind, nor its log.
-                    slot.deleted = true;
-                    slot.close();
-                    slot.logs.clear().map_err(AppError::internal)?;
-                    drop(slot);
-                    remove_database_files(&state, &entry);
-                    state.forget_database(name.as_str())?;
-                }
-                Err(error.into())
+        let outcome = install(&state, name.as_str(), &entry, &module, query.clear, &identity);
+        if let Err(error) = &outcome {
+            tracing::warn!(database = %name, error = ?error, "publish refused");
+            if new_entry {
+                // A database that never got a module is not left behind, nor its log.
+                state.remove_database(name.as_str(), &entry)?;
             }
         }
+        let installed = outcome?;
+        tracing::info!(database = %name, hash = module.hash(), created = installed.created, steps = ?installed.steps, "module published");
+        Ok(Json(PublishResult {
+            database: name.to_string(),
+            created: installed.created,
+            cleared: query.clear,
+            module_hash: module.hash().to_owned(),
+            migration: installed.steps,
+        }))
     })
     .await
+}
+
+/// Installs `module` in the database, logging the outcome in the database's log.
+fn install(
+    state: &AppState,
+    name: &str,
+    entry: &DatabaseEntry,
+    module: &Arc<CompiledModule>,
+    clear: bool,
+    identity: &str,
+) -> AppResult<Installed> {
+    let mut slot = state.lock(name, entry)?;
+    let mut logs = Vec::new();
+    let result =
+        slot.database()
+            .install(state.runtime(), module.clone(), clear, identity, &mut logs);
+    let record_failure = result
+        .as_ref()
+        .err()
+        .map(|error| error_record(&format!("publish failed: {error}")));
+    slot.logs
+        .append(logs.into_iter().chain(record_failure).collect())
+        .map_err(AppError::internal)?;
+    Ok(result?)
 }
 
 async fn delete(
@@ -157,12 +176,7 @@ async fn delete(
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
         let entry = owned_entry(&state, &name, &identity, "delete")?;
-        let mut slot = state.lock(&name, &entry)?;
-        state.forget_database(&name)?;
-        slot.deleted = true;
-        slot.close();
-        slot.logs.clear().map_err(AppError::internal)?;
-        remove_database_files(&state, &entry);
+        state.remove_database(&name, &entry)?;
         tracing::info!(database = %name, "database deleted");
         Ok(Json(Deleted { database: name }))
     })
@@ -409,18 +423,6 @@ fn error_record(message: &str) -> LogRecord {
         level: LogLevel::Error,
         message: message.to_owned(),
         reducer: None,
-    }
-}
-
-fn remove_database_files(state: &AppState, entry: &crate::state::DatabaseEntry) {
-    let path = entry.database_path(state.data_dir());
-    for suffix in ["", "-wal", "-shm"] {
-        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
-        if let Err(error) = std::fs::remove_file(&file)
-            && error.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(file = %file.display(), %error, "could not remove a database file");
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use anyhow::Context;
@@ -28,6 +29,10 @@ pub(crate) struct Inner {
     identities: RwLock<HashMap<String, blake3::Hash>>,
     databases: RwLock<HashMap<String, Arc<DatabaseEntry>>>,
     pub(crate) max_body_bytes: usize,
+    max_open_databases: usize,
+    open_databases: AtomicUsize,
+    /// Ticks on every database use; orders databases by recency.
+    clock: AtomicU64,
     /// Held for the server's lifetime: one server per data dir.
     _lock: File,
 }
@@ -36,6 +41,8 @@ pub(crate) struct Inner {
 pub(crate) struct DatabaseEntry {
     pub(crate) id: String,
     pub(crate) owner: String,
+    /// Tick of the server clock at the last use, for closing idle databases.
+    last_used: AtomicU64,
     slot: Mutex<Slot>,
 }
 
@@ -92,6 +99,9 @@ impl AppState {
             identities: RwLock::new(identities),
             databases: RwLock::new(databases),
             max_body_bytes: flags.max_body_mib << 20,
+            max_open_databases: flags.max_open_databases.max(1),
+            open_databases: AtomicUsize::new(0),
+            clock: AtomicU64::new(1),
             _lock: lock,
         })))
     }
@@ -252,7 +262,14 @@ impl AppState {
         if slot.deleted {
             return Err(AppError::not_found(name));
         }
+        entry.last_used.store(
+            self.0.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
         if slot.database.is_none() {
+            if self.0.open_databases.load(Ordering::Relaxed) >= self.0.max_open_databases {
+                self.close_idle_databases(entry);
+            }
             let mut database = Database::open(
                 &entry.database_path(&self.0.data_dir),
                 self.runtime().config(),
@@ -262,12 +279,64 @@ impl AppState {
                 database.set_module(Some(self.runtime().load(&wasm)?));
             }
             slot.database = Some(database);
+            self.0.open_databases.fetch_add(1, Ordering::Relaxed);
         }
         Ok(slot)
     }
 
-    pub(crate) fn data_dir(&self) -> &Path {
-        &self.0.data_dir
+    /// Deletes database `name`: out of the directory, its file closed and removed, its log
+    /// cleared. A request still holding the entry then finds it deleted.
+    pub(crate) fn remove_database(&self, name: &str, entry: &DatabaseEntry) -> AppResult<()> {
+        let mut slot = entry
+            .slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.forget_database(name)?;
+        slot.deleted = true;
+        self.close(&mut slot);
+        slot.logs.clear().map_err(AppError::internal)?;
+        let path = entry.database_path(&self.0.data_dir);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if let Err(error) = std::fs::remove_file(&file)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(file = %file.display(), %error, "could not remove a database file");
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the database of `slot` (before deleting its files, say).
+    pub(crate) fn close(&self, slot: &mut Slot) {
+        if slot.database.take().is_some() {
+            self.0.open_databases.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes the least recently used open databases that nobody is using, so that open files
+    /// stay bounded however many databases exist. Busy ones are skipped.
+    fn close_idle_databases(&self, opening: &DatabaseEntry) {
+        let mut candidates: Vec<Arc<DatabaseEntry>> = self
+            .read_databases()
+            .values()
+            .filter(|entry| !std::ptr::eq(entry.as_ref(), opening))
+            .cloned()
+            .collect();
+        candidates.sort_by_key(|entry| entry.last_used.load(Ordering::Relaxed));
+        // Close a batch at a time, so the scan is paid once per batch of opens.
+        let mut to_close = (self.0.max_open_databases / 8).max(1);
+        for entry in candidates {
+            if to_close == 0 {
+                break;
+            }
+            if let Ok(mut slot) = entry.slot.try_lock()
+                && slot.database.is_some()
+            {
+                self.close(&mut slot);
+                to_close -= 1;
+            }
+        }
     }
 
     fn read_databases(
@@ -293,6 +362,7 @@ impl DatabaseEntry {
         DatabaseEntry {
             id: row.id,
             owner: row.owner,
+            last_used: AtomicU64::new(0),
             slot: Mutex::new(Slot {
                 database: None,
                 logs,
@@ -312,10 +382,5 @@ impl Slot {
     /// The open database (the lock opened it).
     pub(crate) fn database(&mut self) -> &mut Database {
         self.database.as_mut().expect("opened when locked")
-    }
-
-    /// Closes the database file, for deletion.
-    pub(crate) fn close(&mut self) {
-        self.database = None;
     }
 }

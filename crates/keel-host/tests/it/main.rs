@@ -269,6 +269,9 @@ fn readers_see_only_public_tables_and_cannot_write() {
     );
     for statement in [
         "SELECT s FROM secret",
+        "SELECT * FROM sqlite_sequence",
+        "SELECT name, ncell FROM dbstat",
+        "SELECT * FROM pragma_table_info('secret')",
         "SELECT count(*) FROM secret",
         "SELECT * FROM t JOIN secret",
         "INSERT INTO t (v) VALUES (2)",
@@ -498,4 +501,62 @@ fn huge_results_are_refused_instead_of_exhausting_memory() {
         .sql(&format!("{query} LIMIT 10"), &[], Access::Owner)
         .unwrap();
     assert_eq!(limited.rows.len(), 10);
+}
+
+#[test]
+fn huge_values_are_refused_before_they_are_built() {
+    let mut fixture = fixture();
+    for query in [
+        "SELECT zeroblob(60000000)",
+        "SELECT zeroblob(4000000)",
+        "SELECT randomblob(1000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 5000) SELECT x FROM c)",
+    ] {
+        let error = fixture.database.sql(query, &[], Access::Owner).unwrap_err();
+        assert!(
+            error.to_string().contains("too large") || error.to_string().contains("too big"),
+            "{query}: {error}"
+        );
+    }
+    let small = fixture
+        .database
+        .sql("SELECT zeroblob(1000)", &[], Access::Owner)
+        .unwrap();
+    assert_eq!(small.rows[0][0].as_array().unwrap().len(), 1000);
+}
+
+#[test]
+fn a_unique_index_over_duplicate_rows_is_a_refused_migration() {
+    let mut fixture = fixture();
+    fixture.call("add").unwrap();
+    let with_unique_index = SCHEMA.replace(
+        r#"{"name":"v","type":"integer"}]}"#,
+        r#"{"name":"v","type":"integer"}],"indexes":[{"name":"t_v","columns":["v"],"unique":true}]}"#,
+    );
+    assert_ne!(with_unique_index, SCHEMA);
+    let module = fixture
+        .runtime
+        .load(&wat::parse_str(module_wat(&with_unique_index, "")).unwrap())
+        .unwrap();
+    let error = fixture
+        .database
+        .install(&fixture.runtime, module, false, "owner", &mut Vec::new())
+        .unwrap_err();
+    assert!(
+        matches!(&error, PublishError::MigrationRefused { changes } if changes[0].contains("add index t_v")),
+        "{error}"
+    );
+    assert_eq!(fixture.count(), 2, "nothing changed");
+}
+
+#[test]
+fn an_empty_query_says_so() {
+    let mut fixture = fixture();
+    for query in ["", "   ", "-- just a comment", "/* a */ ;"] {
+        let error = fixture.database.sql(query, &[], Access::Owner).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the query contains no SQL statement",
+            "{query:?}"
+        );
+    }
 }

@@ -380,7 +380,7 @@ fn tokens_are_stored_hashed() {
 
 #[test]
 fn sixty_four_concurrent_clients_lose_nothing() {
-    let server = Server::start(&["--sync", "normal"]);
+    let server = Server::start(&[]);
     let owner = server.identity();
     owner.publish("shared", &module("kv"), false).unwrap();
     let calls_per_client = 10;
@@ -473,4 +473,35 @@ fn early_refusals_of_large_bodies_are_answered_not_reset() {
         );
     }
     client.ping().unwrap();
+}
+
+/// However many databases are used, the server keeps only `--max-open-databases` files open,
+/// and closed databases reopen transparently.
+#[test]
+fn idle_databases_are_closed_so_open_files_stay_bounded() {
+    let server = Server::start(&["--max-open-databases", "4"]);
+    let client = server.identity();
+    for index in 0..24 {
+        client
+            .publish(&format!("db{index}"), &module("counter"), false)
+            .unwrap();
+        client
+            .call(&format!("db{index}"), "increment", &json!([index]))
+            .unwrap();
+    }
+    for index in 0..24 {
+        assert_eq!(
+            value(&client, &format!("db{index}"), "SELECT value FROM counter"),
+            json!(index)
+        );
+    }
+    let open_sqlite_files = std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.unwrap().path()).ok())
+        .filter(|target| target.to_string_lossy().contains("/databases/"))
+        .count();
+    assert!(
+        open_sqlite_files <= 4 * 3,
+        "{open_sqlite_files} database files open"
+    );
 }

@@ -73,6 +73,10 @@ impl Server {
         client.with_token(&created.token)
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     pub(crate) fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
