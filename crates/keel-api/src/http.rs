@@ -9,7 +9,7 @@
 //! | `POST /v1/databases/{name}?clear=BOOL` | owner | wasm bytes | [`PublishResult`] |
 //! | `DELETE /v1/databases/{name}` | owner | | [`Deleted`] |
 //! | `POST /v1/databases/{name}/reset` | owner | | [`Deleted`] (data and module gone, name kept) |
-//! | `POST /v1/databases/{name}/rename` | owner | [`RenameRequest`] | [`DatabaseSummary`] |
+//! | `POST /v1/databases/{name}/rename` | owner | [`RenameRequest`] | [`DatabaseSummary`] (optionally to a new owner) |
 //! | `POST /v1/databases/{name}/call/{reducer}` | yes | JSON array of arguments | [`CallResult`] |
 //! | `POST /v1/databases/{name}/sql` | yes | [`SqlRequest`] | [`SqlResult`] |
 //! | `GET /v1/databases/{name}/logs?n=N` | owner | | [`LogList`] |
@@ -74,6 +74,9 @@ pub struct Deleted {
 pub struct RenameRequest {
     /// The name the database gets; must not be taken.
     pub new_name: String,
+    /// An identity to give the database to; the caller loses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_owner: Option<String>,
 }
 
 /// Answer to a reducer call.

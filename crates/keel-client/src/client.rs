@@ -152,13 +152,40 @@ impl Client {
 
     /// `POST /v1/databases/{db}/rename`: gives the database a new, untaken name.
     pub fn rename(&self, db: &str, new_name: &str) -> Result<DatabaseSummary, ClientError> {
-        let body = RenameRequest {
-            new_name: new_name.to_owned(),
-        };
+        self.rename_request(
+            db,
+            &RenameRequest {
+                new_name: new_name.to_owned(),
+                new_owner: None,
+            },
+        )
+    }
+
+    /// Renames database `db` and gives it to identity `new_owner` (owner only).
+    pub fn rename_and_transfer(
+        &self,
+        db: &str,
+        new_name: &str,
+        new_owner: &str,
+    ) -> Result<DatabaseSummary, ClientError> {
+        self.rename_request(
+            db,
+            &RenameRequest {
+                new_name: new_name.to_owned(),
+                new_owner: Some(new_owner.to_owned()),
+            },
+        )
+    }
+
+    fn rename_request(
+        &self,
+        db: &str,
+        body: &RenameRequest,
+    ) -> Result<DatabaseSummary, ClientError> {
         self.request(
             Method::Post,
             &format!("{}/rename", database_path(db)),
-            json_body(&body),
+            json_body(body),
         )
     }
 

@@ -63,7 +63,7 @@ pub enum SmoketestError {
         source: Box<keel_client::ClientError>,
     },
     /// A CLI command exited with an error.
-    #[error("the CLI command failed:\n{0:?}")]
+    #[error("`{}` exited with {}:\n{:?}", .0.command, exit_text(.0.code), .0)]
     Cli(Box<CliOutput>),
     /// A SQL result did not match.
     #[error(
@@ -109,4 +109,11 @@ impl SmoketestError {
             _ => None,
         }
     }
+}
+
+fn exit_text(code: Option<i32>) -> String {
+    code.map_or_else(
+        || "no exit code (killed or timed out)".to_owned(),
+        |code| code.to_string(),
+    )
 }

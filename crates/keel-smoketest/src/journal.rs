@@ -146,8 +146,10 @@ fn log_tail(source: &LogSource, databases: &[String]) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(&source.path) else {
         return vec!["(log unreadable)".to_owned()];
     };
-    let lines: Vec<&str> = text
-        .lines()
+    let all: Vec<&str> = text.lines().collect();
+    let mut lines: Vec<&str> = all
+        .iter()
+        .copied()
         .filter(|line| {
             !source.shared
                 || databases
@@ -155,6 +157,14 @@ fn log_tail(source: &LogSource, databases: &[String]) -> Vec<String> {
                     .any(|database| line.contains(database.as_str()))
         })
         .collect();
+    if lines.is_empty() && !all.is_empty() {
+        // Nothing names the test's databases: the server's last words may still explain.
+        lines = all[all.len().saturating_sub(10)..].to_vec();
+        lines.insert(
+            0,
+            "(no line names this test's databases; the last lines of the log:)",
+        );
+    }
     lines[lines.len().saturating_sub(LOG_TAIL_LINES)..]
         .iter()
         .map(|line| (*line).to_owned())

@@ -86,34 +86,14 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    let mut crates_compiled = 0;
-    let mut wasm = None;
-    for line in BufReader::new(pipes.stdout.expect("stdout is piped"))
-        .lines()
-        .map_while(Result::ok)
-    {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        if message["fresh"] == false {
-            crates_compiled += 1;
-        }
-        if message["target"]["name"].as_str() == Some(&package.replace('-', "_")) {
-            wasm = message["filenames"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|file| file.as_str())
-                .find(|file| file.ends_with(".wasm"))
-                .map(PathBuf::from);
-        }
-    }
+    // The messages are read on a thread, so the timeout below holds even if cargo hangs.
+    let stdout = pipes.stdout.expect("stdout is piped");
+    let package_target = package.replace('-', "_");
+    let stdout_reader = std::thread::spawn(move || artifacts(stdout, &package_target));
     let status = process
         .wait_timeout(BUILD_TIMEOUT)
-        .or_else(|| process.kill());
+        .or_else(|| process.kill().and(None));
+    let (crates_compiled, wasm) = stdout_reader.join().unwrap_or_default();
     let diagnostics = stderr_reader.join().unwrap_or_default();
     let duration = started.elapsed();
     let success = status.is_some_and(|status| status.success());
@@ -132,6 +112,34 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
         }),
         (false, _) => Err(SmoketestError::ModuleBuild { diagnostics }),
     }
+}
+
+/// Reads cargo's JSON messages: the number of crates compiled (not fresh) and the `.wasm` of
+/// the target named `package_target`.
+fn artifacts(stdout: impl std::io::Read, package_target: &str) -> (u32, Option<PathBuf>) {
+    let mut crates_compiled = 0;
+    let mut wasm = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" {
+            continue;
+        }
+        if message["fresh"] == false {
+            crates_compiled += 1;
+        }
+        if message["target"]["name"].as_str() == Some(package_target) {
+            wasm = message["filenames"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|file| file.as_str())
+                .find(|file| file.ends_with(".wasm"))
+                .map(PathBuf::from);
+        }
+    }
+    (crates_compiled, wasm)
 }
 
 fn write_crate(

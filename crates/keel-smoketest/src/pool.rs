@@ -1,6 +1,7 @@
-//! The database pool: databases (with the identity that owns them) that earlier tests used,
-//! wiped (`reset`) and handed back. Taking one costs a rename instead of an identity and a
-//! database created from scratch.
+//! The database pool: databases that earlier tests used, wiped (`reset`) and handed back with
+//! the credentials of their last owner. Taking one costs one request (rename it after the new
+//! test and give it to the test's own fresh identity) instead of a database created from
+//! scratch.
 //!
 //! For the xtask's shared servers the pool is a directory, so it works across processes
 //! (nextest runs each test in its own): an entry is a file in `available/`, and taking it is an

@@ -1,5 +1,7 @@
 //! [`Smoketest`]: one test's isolated view of a Keel server, and its builder.
 
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -334,7 +336,14 @@ impl Smoketest {
             self.identity,
             self.client.token().unwrap_or_default()
         );
-        std::fs::write(&path, contents)
+        // The file holds a token: readable by its owner only, as the CLI writes it.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(SmoketestError::io(format!("create {}", path.display())))?;
+        file.write_all(contents.as_bytes())
             .map_err(SmoketestError::io(format!("write {}", path.display())))?;
         *config_path = Some(path.clone());
         Ok(path)
@@ -480,23 +489,17 @@ impl SmoketestBuilder {
         let (server, url) = acquire_server(&self, &scope)?;
         let client = client_for(&url)?;
         let db = database_name(scope.name());
-        let pooled = match &server {
-            Server::Shared(pool) => take_pooled(pool, &client, &db, &scope),
-            _ => None,
-        };
-        let (client, identity) = match pooled {
-            Some(entry) => (client.with_token(&entry.token), entry.identity),
-            None => {
-                let created =
-                    client
-                        .create_identity()
-                        .map_err(|source| SmoketestError::Client {
-                            action: "create an identity".to_owned(),
-                            source: Box::new(source),
-                        })?;
-                (client.with_token(&created.token), created.identity)
-            }
-        };
+        // Every test has an identity of its own; a pooled database is given to it.
+        let created = client
+            .create_identity()
+            .map_err(|source| SmoketestError::Client {
+                action: "create an identity".to_owned(),
+                source: Box::new(source),
+            })?;
+        if let Server::Shared(pool) = &server {
+            take_pooled(pool, &client, &db, &created.identity, &scope);
+        }
+        let (client, identity) = (client.with_token(&created.token), created.identity);
         scope.note_database(&db);
         scope.record(format!("server {url}, identity {identity}, database {db}"));
         let mut smoketest = Smoketest {
@@ -581,13 +584,18 @@ pub(crate) fn stop_process_server() {
         .take();
 }
 
-fn take_pooled(pool: &Pool, client: &Client, db: &str, scope: &Scope) -> Option<PooledDatabase> {
+/// Takes a wiped database from the pool, renames it to `db` and gives it to `identity`;
+/// returns whether one was found.
+fn take_pooled(pool: &Pool, client: &Client, db: &str, identity: &str, scope: &Scope) -> bool {
     while let Some(entry) = pool.take() {
         let owner = client.with_token(&entry.token);
-        match owner.rename(&entry.name, db) {
+        match owner.rename_and_transfer(&entry.name, db, identity) {
             Ok(_) => {
-                scope.record(format!("pooled database {} renamed to {db}", entry.name));
-                return Some(entry);
+                scope.record(format!(
+                    "pooled database {} renamed to {db} and given to {identity}",
+                    entry.name
+                ));
+                return true;
             }
             Err(error) => scope.record(format!(
                 "pooled database {} unusable ({error}); trying the next",
@@ -595,7 +603,7 @@ fn take_pooled(pool: &Pool, client: &Client, db: &str, scope: &Scope) -> Option<
             )),
         }
     }
-    None
+    false
 }
 
 fn client_for(url: &str) -> Result<Client, SmoketestError> {

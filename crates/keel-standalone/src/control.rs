@@ -77,9 +77,16 @@ impl Control {
         Ok(())
     }
 
-    pub(crate) fn rename_database(&self, old: &str, new: &str) -> rusqlite::Result<()> {
-        self.connection
-            .execute("UPDATE databases SET name = ?2 WHERE name = ?1", [old, new])?;
+    pub(crate) fn rename_database(
+        &self,
+        old: &str,
+        new: &str,
+        owner: &str,
+    ) -> rusqlite::Result<()> {
+        self.connection.execute(
+            "UPDATE databases SET name = ?2, owner = ?3 WHERE name = ?1",
+            [old, new, owner],
+        )?;
         Ok(())
     }
 }

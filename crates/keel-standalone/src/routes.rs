@@ -113,14 +113,14 @@ async fn publish(
     blocking(move || {
         // Ownership first: a publish that will be refused costs no compilation and stores nothing.
         if let Ok(entry) = state.database(name.as_str())
-            && entry.owner != identity
+            && !entry.is_owned_by(&identity)
         {
             return Err(AppError::not_owner(name.as_str(), "publish to"));
         }
         let module = state.runtime().load(&wasm)?;
         state.store_module(module.hash(), &wasm)?;
         let (entry, new_entry) = state.database_or_create(name.as_str(), &identity)?;
-        if entry.owner != identity {
+        if !entry.is_owned_by(&identity) {
             return Err(AppError::not_owner(name.as_str(), "publish to"));
         }
         let outcome = install(&state, name.as_str(), &entry, &module, query.clear, &identity);
@@ -212,8 +212,8 @@ async fn rename(
     blocking(move || {
         let entry = owned_entry(&state, &name, &identity, "rename")?;
         let mut slot = state.lock(&name, &entry)?;
-        state.rename_database(&name, new_name.as_str())?;
-        tracing::info!(database = %new_name, old_name = %name, "database renamed");
+        state.rename_database(&name, new_name.as_str(), request.new_owner.as_deref())?;
+        tracing::info!(database = %new_name, old_name = %name, new_owner = ?request.new_owner, "database renamed");
         Ok(Json(DatabaseSummary {
             name: new_name.to_string(),
             module_hash: slot
@@ -247,7 +247,7 @@ async fn call(
             &reducer,
             &args,
             &identity,
-            entry.owner == identity,
+            entry.is_owned_by(&identity),
             &mut logs,
         );
         if let Err(error) = &result {
@@ -270,7 +270,7 @@ async fn sql(
     let identity = authenticate(&state, &headers)?;
     blocking(move || {
         let entry = state.database(&name)?;
-        let access = if entry.owner == identity {
+        let access = if entry.is_owned_by(&identity) {
             Access::Owner
         } else {
             Access::Reader
@@ -322,7 +322,7 @@ async fn schema(
         let module = slot.database().module().cloned();
         Ok(Json(DatabaseInfo {
             name,
-            owner: entry.owner.clone(),
+            owner: entry.owner(),
             module_hash: module.as_ref().map(|module| module.hash().to_owned()),
             schema: module.map(|module| module.schema().clone()),
         }))
@@ -338,7 +338,7 @@ fn owned_entry(
     action: &str,
 ) -> AppResult<std::sync::Arc<crate::state::DatabaseEntry>> {
     let entry = state.database(name)?;
-    if entry.owner != identity {
+    if !entry.is_owned_by(&identity) {
         return Err(AppError::not_owner(name, action));
     }
     Ok(entry)

@@ -40,7 +40,8 @@ pub(crate) struct Inner {
 /// One database of the directory.
 pub(crate) struct DatabaseEntry {
     pub(crate) id: String,
-    pub(crate) owner: String,
+    /// Changes only when the owner gives the database away (see `rename_database`).
+    owner: RwLock<String>,
     /// Tick of the server clock at the last use, for closing idle databases.
     last_used: AtomicU64,
     slot: Mutex<Slot>,
@@ -188,26 +189,50 @@ impl AppState {
         Ok(())
     }
 
-    /// Gives database `old` the name `new`.
-    pub(crate) fn rename_database(&self, old: &str, new: &str) -> AppResult<()> {
+    /// Gives database `old` the name `new` and, when asked, to the identity `new_owner`.
+    pub(crate) fn rename_database(
+        &self,
+        old: &str,
+        new: &str,
+        new_owner: Option<&str>,
+    ) -> AppResult<()> {
+        if let Some(owner) = new_owner
+            && !self
+                .0
+                .identities
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .contains_key(owner)
+        {
+            return Err(AppError::new(
+                ErrorKind::BadRequest,
+                format!("no identity `{owner}` to give the database to"),
+            ));
+        }
         let mut databases = self
             .0
             .databases
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if databases.contains_key(new) {
+        if old != new && databases.contains_key(new) {
             return Err(AppError::new(
                 ErrorKind::Conflict,
                 format!("a database named `{new}` already exists"),
             ));
         }
         let entry = databases
-            .remove(old)
+            .get(old)
+            .cloned()
             .ok_or_else(|| AppError::not_found(old))?;
-        if let Err(error) = self.lock_control().rename_database(old, new) {
-            databases.insert(old.to_owned(), entry);
-            return Err(AppError::internal(error));
-        }
+        let owner = new_owner.map_or_else(|| entry.owner(), str::to_owned);
+        self.lock_control()
+            .rename_database(old, new, &owner)
+            .map_err(AppError::internal)?;
+        *entry
+            .owner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = owner;
+        databases.remove(old);
         databases.insert(new.to_owned(), entry);
         Ok(())
     }
@@ -217,7 +242,7 @@ impl AppState {
         let mut owned: Vec<_> = self
             .read_databases()
             .iter()
-            .filter(|(_, entry)| entry.owner == owner)
+            .filter(|(_, entry)| entry.is_owned_by(owner))
             .map(|(name, entry)| (name.clone(), entry.clone()))
             .collect();
         owned.sort_by(|a, b| a.0.cmp(&b.0));
@@ -361,7 +386,7 @@ impl DatabaseEntry {
         let logs = LogStore::new(data_dir.join("logs").join(format!("{}.jsonl", row.id)));
         DatabaseEntry {
             id: row.id,
-            owner: row.owner,
+            owner: RwLock::new(row.owner),
             last_used: AtomicU64::new(0),
             slot: Mutex::new(Slot {
                 database: None,
@@ -369,6 +394,23 @@ impl DatabaseEntry {
                 deleted: false,
             }),
         }
+    }
+
+    /// The owner's identity.
+    pub(crate) fn owner(&self) -> String {
+        self.owner
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Whether `identity` owns the database.
+    pub(crate) fn is_owned_by(&self, identity: &str) -> bool {
+        *self
+            .owner
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            == identity
     }
 
     pub(crate) fn database_path(&self, data_dir: &Path) -> PathBuf {

@@ -505,3 +505,32 @@ fn idle_databases_are_closed_so_open_files_stay_bounded() {
         "{open_sqlite_files} database files open"
     );
 }
+
+/// A rename can give the database to another identity: the old owner loses it.
+#[test]
+fn a_database_can_be_given_to_another_identity() {
+    let server = Server::start(&[]);
+    let first = server.identity();
+    let second = server.identity();
+    let second_id = second.whoami().unwrap().identity;
+    first.publish("gift", &module("counter"), false).unwrap();
+    expect_kind(
+        first.rename_and_transfer("gift", "gift", "no-such-identity"),
+        ErrorKind::BadRequest,
+    );
+    first
+        .rename_and_transfer("gift", "given", &second_id)
+        .unwrap();
+    expect_kind(
+        first.publish("given", &module("counter"), false),
+        ErrorKind::Forbidden,
+    );
+    expect_kind(
+        first.call("given", "reset", &json!([])),
+        ErrorKind::Forbidden,
+    );
+    second.call("given", "reset", &json!([])).unwrap();
+    assert_eq!(second.list().unwrap().databases.len(), 1);
+    assert!(first.list().unwrap().databases.is_empty());
+    second.delete("given").unwrap();
+}
