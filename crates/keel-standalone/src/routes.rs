@@ -338,7 +338,7 @@ fn owned_entry(
     action: &str,
 ) -> AppResult<std::sync::Arc<crate::state::DatabaseEntry>> {
     let entry = state.database(name)?;
-    if !entry.is_owned_by(&identity) {
+    if !entry.is_owned_by(identity) {
         return Err(AppError::not_owner(name, action));
     }
     Ok(entry)
