@@ -60,7 +60,8 @@ smoketest! {
 }
 
 smoketest! {
-    /// Private tables are refused to others, even a count or a subquery; the owner reads them.
+    /// Private tables are refused to others, even a count, a subquery, or the engine's own tables
+    /// that reveal their size; the owner reads them.
     fn others_cannot_read_private_tables() {
         let t = shared()?;
         let other = t.new_identity()?;
@@ -69,6 +70,8 @@ smoketest! {
             "SELECT count(*) FROM secret",
             "SELECT (SELECT count(*) FROM secret) AS n",
             "SELECT notice.text FROM notice JOIN secret ON secret.id = notice.id",
+            "SELECT * FROM sqlite_sequence",
+            "SELECT name, ncell FROM dbstat",
         ] {
             expect_error(other.client().sql(t.db(), query), ErrorKind::SqlDenied)?;
         }

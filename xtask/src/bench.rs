@@ -4,11 +4,14 @@
 //! `smoketests --keel-bench-overhead N`), the suite at `-j 16` vs `-j 1` vs the sum of test durations,
 //! runtime module builds in the shared vs isolated target dir, a warm no-op warmup, and the peer
 //! baseline (`KEEL_SMOKETEST_FRESH_SERVER=1`, a server process per test) vs the shared servers.
+//! Numbers of a run with failed tests or infrastructure errors mean little: such runs are named in
+//! bench.json (`failed_runs`, and per run `failed_tests` and `infrastructure_errors`), in a loud
+//! warning, and make the bench exit non-zero.
 
 use std::{fs, time::Instant};
 
-use anyhow::Context;
-use keel_artifacts::smoketest_dir;
+use anyhow::{Context, bail};
+use keel_artifacts::{TestStatus, smoketest_dir};
 use serde_json::{Value, json};
 use xshell::{Shell, cmd};
 
@@ -22,6 +25,7 @@ impl flags::Bench {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let root = project_root();
         let out_dir = smoketest_dir(&root);
+        let _lock = smoketest::RunLock::acquire(&out_dir)?;
         let first = warmup::warmup(sh, WarmupPlan { server: true })
             .context("warm up before benchmarking")?;
         let started = Instant::now();
@@ -45,7 +49,9 @@ impl flags::Bench {
             eprintln!(
                 "\n==> bench: suite -j {jobs} filters {filters:?} shared target dir {shared} env {env:?}"
             );
-            smoketest::run_suite(sh, &flags, env)
+            let report = smoketest::run_suite(sh, &flags, env)?;
+            process::check_interrupted()?;
+            Ok(report)
         };
         let parallel = suite(16, &self.filters, true, &[])?;
         let serial = suite(1, &self.filters, true, &[])?;
@@ -59,11 +65,33 @@ impl flags::Bench {
         let shared_builds = suite(16, &module_code, true, &[])?;
         let isolated_builds = suite(16, &module_code, false, &[])?;
 
+        let runs = [
+            ("suite -j16", &parallel),
+            ("suite -j1", &serial),
+            ("suite, fresh server per test", &fresh_servers),
+            ("module_code:: builds, shared target dir", &shared_builds),
+            (
+                "module_code:: builds, isolated target dir",
+                &isolated_builds,
+            ),
+        ];
+        let failures: Vec<String> = runs
+            .iter()
+            .filter_map(|(label, report)| run_failure(label, report))
+            .collect();
+        let failed_runs: Vec<&str> = runs
+            .iter()
+            .filter(|(label, report)| run_failure(label, report).is_some())
+            .map(|(label, _)| *label)
+            .collect();
+
         let suite_json = |report: &SuiteReport| {
             json!({
                 "wall_ms": report.wall.as_secs_f64() * 1000.0,
                 "tests": report.summary.outcomes.len(),
                 "failed": report.summary.n_failed(),
+                "failed_tests": failed_tests(report),
+                "infrastructure_errors": report.infrastructure_errors,
                 "sum_of_test_durations_ms": report.summary.total_duration_ms(),
                 "module_builds_ms": report.builds.iter().map(|it| it.duration_ms).fold(0.0, |total, it| total + it),
                 "module_builds": report.builds.len(),
@@ -78,6 +106,7 @@ impl flags::Bench {
                 .fold(0.0, |total, it| total + it)
         };
         let bench = json!({
+            "failed_runs": failed_runs,
             "per_test_overhead": overhead,
             "suite": {
                 "j16": suite_json(&parallel),
@@ -103,8 +132,50 @@ impl flags::Bench {
             .with_context(|| format!("write {}", path.display()))?;
         print_table(&bench);
         eprintln!("\nwritten: {}", path.display());
+        if !failures.is_empty() {
+            eprintln!("\n{}", "!".repeat(72));
+            eprintln!("WARNING: these bench runs FAILED, so their numbers are not comparable:");
+            for failure in &failures {
+                eprintln!("  - {failure}");
+            }
+            eprintln!("{}", "!".repeat(72));
+            bail!(
+                "{} bench run(s) failed: {}",
+                failures.len(),
+                failed_runs.join(", ")
+            );
+        }
         Ok(())
     }
+}
+
+/// Names of the failed tests of a run.
+fn failed_tests(report: &SuiteReport) -> Vec<&str> {
+    report
+        .summary
+        .with_status(TestStatus::Failed)
+        .map(|it| it.name.as_str())
+        .collect()
+}
+
+/// What went wrong in the measured run `label`, if anything: failed tests or infrastructure errors.
+fn run_failure(label: &str, report: &SuiteReport) -> Option<String> {
+    let failed = failed_tests(report);
+    let mut problems = Vec::new();
+    if !failed.is_empty() {
+        problems.push(format!(
+            "{} failed test(s): {}",
+            failed.len(),
+            failed.join(", ")
+        ));
+    }
+    if !report.infrastructure_errors.is_empty() {
+        problems.push(format!(
+            "infrastructure: {}",
+            report.infrastructure_errors.join("; ")
+        ));
+    }
+    (!problems.is_empty()).then(|| format!("{label}: {}", problems.join("; ")))
 }
 
 /// Runs `smoketests --keel-bench-overhead N` against a shared server and adds median and p95 to every sample list.
@@ -116,10 +187,16 @@ fn measure_overhead(
 ) -> anyhow::Result<Value> {
     let root = project_root();
     let binary = root.join("target/release/keel-standalone");
+    // Like a suite run: no pool or records left over from an earlier (perhaps interrupted) run.
+    smoketest::prepare_run_dirs(out_dir)?;
+    let results_dir = out_dir.join("bench-results");
+    if results_dir.exists() {
+        fs::remove_dir_all(&results_dir)
+            .with_context(|| format!("clear {}", results_dir.display()))?;
+    }
     let servers = SharedServers::start(&binary, &out_dir.join("servers"), 1)?;
     let samples = samples.to_string();
     let pool_dir = out_dir.join("pool");
-    let results_dir = out_dir.join("bench-results");
     let command = cmd!(sh, "{test_binary} --keel-bench-overhead {samples}")
         .env("KEEL_SMOKETEST_SERVERS", servers.urls())
         .env("KEEL_SMOKETEST_SERVER_LOGS", servers.logs())
@@ -252,6 +329,46 @@ mod tests {
         assert_eq!(out["samples_ms_p95"], json!(5.0));
         assert_eq!(out["module_code_ms_median"], json!(10.0));
         assert!(out.get("note_median").is_none());
+    }
+
+    #[test]
+    fn failed_runs_are_named_with_their_problems() {
+        use std::time::Duration;
+
+        use crate::smoketest::summary::Outcome;
+        let report = |status: TestStatus, infrastructure_errors: Vec<String>| SuiteReport {
+            summary: smoketest::Summary {
+                outcomes: vec![Outcome {
+                    name: "sql::select".to_owned(),
+                    status,
+                    duration_ms: Some(1.0),
+                    detail: None,
+                }],
+                ..Default::default()
+            },
+            builds: Vec::new(),
+            timings: Vec::new(),
+            wall: Duration::from_millis(5),
+            used_nextest: true,
+            infrastructure_errors,
+            interrupted: false,
+        };
+        assert_eq!(
+            run_failure("suite -j16", &report(TestStatus::Passed, Vec::new())),
+            None
+        );
+        assert_eq!(
+            run_failure("suite -j16", &report(TestStatus::Failed, Vec::new())).unwrap(),
+            "suite -j16: 1 failed test(s): sql::select"
+        );
+        assert_eq!(
+            run_failure(
+                "suite -j1",
+                &report(TestStatus::Passed, vec!["server died".to_owned()])
+            )
+            .unwrap(),
+            "suite -j1: infrastructure: server died"
+        );
     }
 
     #[test]

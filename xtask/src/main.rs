@@ -24,14 +24,24 @@ use xshell::Shell;
 
 use crate::flags::Command;
 
+/// The exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT), as shells expect.
+const EXIT_INTERRUPTED: u8 = 130;
+
 fn main() -> ExitCode {
     let flags = flags::Xtask::parse();
-    match run(flags) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
+    let result = run(flags);
+    if let Err(err) = &result {
+        eprintln!("error: {err:#}");
+    }
+    exit_code(result.is_ok(), process::was_interrupted())
+}
+
+/// 130 after an interrupt whatever else happened, else 0 or 1.
+fn exit_code(ok: bool, interrupted: bool) -> ExitCode {
+    match (ok, interrupted) {
+        (_, true) => ExitCode::from(EXIT_INTERRUPTED),
+        (true, false) => ExitCode::SUCCESS,
+        (false, false) => ExitCode::FAILURE,
     }
 }
 
@@ -63,4 +73,17 @@ pub(crate) fn project_root() -> PathBuf {
 /// The Cargo that runs us (`$CARGO`), so nested builds use the same toolchain.
 pub(crate) fn cargo() -> PathBuf {
     std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interrupted_runs_exit_with_130() {
+        assert_eq!(exit_code(false, true), ExitCode::from(130));
+        assert_eq!(exit_code(true, true), ExitCode::from(130));
+        assert_eq!(exit_code(false, false), ExitCode::FAILURE);
+        assert_eq!(exit_code(true, false), ExitCode::SUCCESS);
+    }
 }

@@ -54,9 +54,14 @@ pub(crate) fn install_signal_handler() -> anyhow::Result<()> {
     .context("install the Ctrl-C handler")
 }
 
+/// Whether the user interrupted the run (Ctrl-C or SIGTERM reached the xtask).
+pub(crate) fn was_interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Fails when the user interrupted the run, so callers stop instead of starting the next step.
 pub(crate) fn check_interrupted() -> anyhow::Result<()> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
+    if was_interrupted() {
         bail!("interrupted");
     }
     Ok(())

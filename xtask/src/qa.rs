@@ -6,12 +6,21 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use keel_artifacts::smoketest_dir;
 use xshell::{Shell, cmd};
 
 use crate::{cargo, flags, process, project_root, smoketest, tidy, warmup};
 
 impl flags::Qa {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        // Fail at once, not after minutes of clippy, when a smoketest run holds the checkout.
+        let _lock = if self.skip_smoketest {
+            None
+        } else {
+            Some(smoketest::RunLock::acquire(
+                &smoketest_dir(&project_root()),
+            )?)
+        };
         let cargo = cargo();
         let mut steps: Vec<(&str, Duration)> = Vec::new();
         let result = (|| -> anyhow::Result<()> {

@@ -1,13 +1,17 @@
 //! `cargo xtask smoketest`: warm up, start shared servers, run the suite, summarise, report.
 //!
-//! Submodules: `runner` picks nextest or `cargo test` and their arguments, `servers` owns the shared
-//! local servers, `summary` merges test records with `--keel-metadata` and writes the reports.
+//! Submodules: `runner` picks nextest or `cargo test` and their arguments, `selection` asks the test
+//! binary which tests the run selects, `servers` owns the shared local servers, `summary` merges test
+//! records with `--keel-metadata` and writes the reports, `lock` keeps one run per checkout.
 
+mod lock;
 mod runner;
+pub(crate) mod selection;
 mod servers;
-mod summary;
+pub(crate) mod summary;
 
 use std::{
+    collections::BTreeSet,
     env, fs,
     path::{Path, PathBuf},
     process::ExitStatus,
@@ -21,9 +25,10 @@ use keel_artifacts::{
 use xshell::{Shell, cmd};
 
 pub(crate) use self::{
+    lock::RunLock,
     runner::{RunOptions, test_invocations},
     servers::SharedServers,
-    summary::{Selection, Summary, summarize},
+    summary::{Summary, summarize},
 };
 use crate::{
     cargo,
@@ -46,10 +51,13 @@ pub(crate) struct SuiteReport {
     pub(crate) used_nextest: bool,
     /// Problems outside the tests: runner crashes, dead servers, unreadable metadata.
     pub(crate) infrastructure_errors: Vec<String>,
+    /// Whether Ctrl-C or SIGTERM stopped the test runner; the summary counts what finished.
+    pub(crate) interrupted: bool,
 }
 
 impl flags::Smoketest {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let _lock = RunLock::acquire(&smoketest_dir(&project_root()))?;
         let report = run_suite(sh, &self, &[])?;
         finish(&self, &report)
     }
@@ -67,22 +75,22 @@ pub(crate) fn finish(flags: &flags::Smoketest, report: &SuiteReport) -> anyhow::
             .join(path),
         None => out_dir.join("junit.xml"),
     };
-    let nextest_junit = root.join("target/nextest/ci/junit.xml");
-    if report.used_nextest && nextest_junit.is_file() {
-        if let Some(parent) = junit.parent() {
-            fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
-        }
-        fs::copy(&nextest_junit, &junit)
-            .with_context(|| format!("copy nextest's JUnit report to {}", junit.display()))?;
-    } else {
-        report.summary.write_junit(&junit)?;
-    }
+    // Always our own report, for both runners: nextest's (target/nextest/ci/junit.xml) lacks the
+    // tests skipped in remote mode and their reasons.
+    report.summary.write_junit(&junit)?;
     eprintln!(
         "\nreports: {}, {}, {}",
         junit.display(),
         out_dir.join("test-durations.json").display(),
         out_dir.join("test-durations.md").display()
     );
+    let nextest_junit = root.join("target/nextest/ci/junit.xml");
+    if report.used_nextest && nextest_junit.is_file() {
+        eprintln!("nextest's own JUnit report: {}", nextest_junit.display());
+    }
+    if report.interrupted {
+        bail!("interrupted; the summary above counts only the tests that finished");
+    }
     let failed: Vec<&str> = report
         .summary
         .with_status(TestStatus::Failed)
@@ -138,21 +146,21 @@ pub(crate) fn run_suite(
         }
     };
 
+    // `None` when the listing failed (an infrastructure error): the tests still run, and the
+    // summary counts the records they leave.
+    let selected = match list_selected(sh, &test_binary, flags) {
+        Ok(selected) => Some(selected),
+        Err(err) => {
+            eprintln!("warning: {err:#}");
+            infrastructure_errors.push(format!("{err:#}"));
+            None
+        }
+    };
+    let nothing_selected = selected.as_ref().is_some_and(BTreeSet::is_empty);
+
     let results_dir = out_dir.join("results");
     let pool_dir = out_dir.join("pool");
-    // `failed/` holds the kept temp dirs of the last run's failing tests; `tmp/` is what an
-    // interrupted earlier run could not remove.
-    for dir in [
-        &results_dir,
-        &pool_dir,
-        &out_dir.join("failed"),
-        &out_dir.join("tmp"),
-    ] {
-        if dir.exists() {
-            fs::remove_dir_all(dir).with_context(|| format!("clear {}", dir.display()))?;
-        }
-        fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
+    prepare_run_dirs(&out_dir)?;
 
     let mut servers = match &target {
         Target::Local { servers } => {
@@ -219,7 +227,13 @@ pub(crate) fn run_suite(
     }
     let started = Instant::now();
     let mut runner_failures: Vec<ExitStatus> = Vec::new();
-    for args in test_invocations(used_nextest, &options) {
+    let mut interrupted = false;
+    let invocations = if nothing_selected {
+        Vec::new()
+    } else {
+        test_invocations(used_nextest, &options)
+    };
+    for args in invocations {
         eprintln!("==> cargo {}", args.join(" "));
         let cargo = cargo();
         let mut command = cmd!(sh, "{cargo} {args...}");
@@ -236,7 +250,14 @@ pub(crate) fn run_suite(
                 .iter()
                 .map(|(key, value)| (key.as_str(), value.as_str())),
         );
-        let status = process::run_status(command).context("run the smoketests")?;
+        let status = match process::run_status(command) {
+            Ok(status) => status,
+            Err(_) if process::was_interrupted() => {
+                interrupted = true;
+                break;
+            }
+            Err(err) => return Err(err.context("run the smoketests")),
+        };
         if !status.success() {
             runner_failures.push(status);
             if flags.fail_fast {
@@ -245,7 +266,10 @@ pub(crate) fn run_suite(
         }
     }
     let wall = started.elapsed();
-    if let Some(shared) = &mut servers
+    // The signal handler stopped the servers too; a dead server is then no finding.
+    interrupted |= process::was_interrupted();
+    if !interrupted
+        && let Some(shared) = &mut servers
         && let Err(err) = shared.check_alive()
     {
         infrastructure_errors.push(format!("{err:#}"));
@@ -255,16 +279,24 @@ pub(crate) fn run_suite(
     let records = TestRecord::read_all(&results_dir)
         .with_context(|| format!("read test records from {}", results_dir.display()))?;
     let builds = ModuleBuildRecord::read_all(&results_dir).context("read module build records")?;
-    let selection = Selection::new(&flags.filters, &flags.extra_args);
-    let summary = summarize(metadata.as_deref(), records, &selection, remote);
-    if summary.n_failed() == 0 && !runner_failures.is_empty() {
+    let summary = summarize(
+        metadata.as_deref(),
+        records,
+        &selected.unwrap_or_default(),
+        remote,
+        interrupted,
+    );
+    if summary.n_failed() == 0 && !runner_failures.is_empty() && !interrupted {
         infrastructure_errors.push(format!(
             "the test runner failed ({}) although no test recorded a failure; see its output above",
             runner_failures[0]
         ));
     }
-    if summary.outcomes.is_empty() && !flags.filters.is_empty() {
-        infrastructure_errors.push(format!("no test matched the filters {:?}", flags.filters));
+    if nothing_selected {
+        infrastructure_errors.push(format!(
+            "no test matched the filters {:?} and arguments {:?}",
+            flags.filters, flags.extra_args
+        ));
     }
     Ok(SuiteReport {
         summary,
@@ -273,7 +305,46 @@ pub(crate) fn run_suite(
         wall,
         used_nextest,
         infrastructure_errors,
+        interrupted,
     })
+}
+
+/// Clears the per-run directories under `out_dir` (`target/smoketest`): `results/` (test records),
+/// `pool/` (the database pool), `failed/` (the kept temp dirs of the last run's failing tests) and
+/// `tmp/` (what an interrupted earlier run could not remove).
+pub(crate) fn prepare_run_dirs(out_dir: &Path) -> anyhow::Result<()> {
+    for name in ["results", "pool", "failed", "tmp"] {
+        let dir = out_dir.join(name);
+        if dir.exists() {
+            fs::remove_dir_all(&dir).with_context(|| format!("clear {}", dir.display()))?;
+        }
+        fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The tests this run selects, as the test binary lists them for the run's own filters and
+/// arguments (see `selection`), with the same remote-mode environment as the run.
+fn list_selected(
+    sh: &Shell,
+    test_binary: &Path,
+    flags: &flags::Smoketest,
+) -> anyhow::Result<BTreeSet<String>> {
+    let mut selected = BTreeSet::new();
+    for args in selection::list_invocations(&flags.filters, &flags.extra_args) {
+        let description = args.join(" ");
+        let mut command = cmd!(sh, "{test_binary} {args...}")
+            .quiet()
+            .env_remove("KEEL_REMOTE_SERVER");
+        if let Some(url) = &flags.server {
+            command = command.env("KEEL_REMOTE_SERVER", url);
+        }
+        let output = process::read(command).with_context(|| {
+            format!("list the selected smoketests with `smoketests {description}`")
+        })?;
+        selected.extend(selection::parse_list(&output));
+    }
+    Ok(selected)
 }
 
 /// The absolute path of binary `name` from the manifest, if it is fresh.

@@ -232,50 +232,22 @@ fn record_manifest(
 ) -> anyhow::Result<Manifest> {
     // Keep entries a partial warmup (remote mode) did not rebuild; they stay subject to freshness checks.
     let mut manifest = Manifest::load(root).unwrap_or_default();
-    let binaries: Vec<(&str, PathBuf, &[&str])> = [
-        Some((
-            "keel",
-            PathBuf::from("target/release/keel"),
-            &[
-                "crates/keel-cli",
-                "crates/keel-client",
-                "crates/keel-api",
-                "Cargo.lock",
-            ][..],
-        )),
+    let binaries: Vec<(&str, PathBuf)> = [
+        Some(("keel", PathBuf::from("target/release/keel"))),
         plan.server.then(|| {
             (
                 "keel-standalone",
                 PathBuf::from("target/release/keel-standalone"),
-                &[
-                    "crates/keel-standalone",
-                    "crates/keel-host",
-                    "crates/keel-api",
-                    "Cargo.lock",
-                ][..],
             )
         }),
-        Some((
-            "smoketests",
-            relative(root, test_binary),
-            &[
-                "tests",
-                "crates/keel-smoketest",
-                "crates/keel-artifacts",
-                "crates/keel-client",
-                "crates/keel-cli",
-                "crates/keel-api",
-                "Cargo.lock",
-            ][..],
-        )),
+        Some(("smoketests", relative(root, test_binary))),
     ]
     .into_iter()
     .flatten()
     .collect();
-    for (name, path, inputs) in binaries {
-        let inputs = inputs.iter().map(PathBuf::from).collect();
-        let artifact =
-            Artifact::record(root, path, inputs).with_context(|| format!("hash binary {name}"))?;
+    for (name, path) in binaries {
+        let artifact = Artifact::record(root, path, binary_inputs(name))
+            .with_context(|| format!("hash binary {name}"))?;
         manifest.binaries.insert(name.to_owned(), artifact);
     }
     manifest.modules.clear();
@@ -296,6 +268,36 @@ fn record_manifest(
         manifest.modules.insert(dir.clone(), artifact);
     }
     Ok(manifest)
+}
+
+/// Workspace files every binary depends on: the lock file, the root manifest (workspace dependency
+/// versions and features, profiles) and the cargo configuration.
+const WORKSPACE_INPUTS: &[&str] = &["Cargo.lock", "Cargo.toml", ".cargo/config.toml"];
+
+/// The inputs whose hash decides whether binary `name` is fresh: its crates and the workspace files.
+pub(crate) fn binary_inputs(name: &str) -> Vec<PathBuf> {
+    let crates: &[&str] = match name {
+        "keel" => &["crates/keel-cli", "crates/keel-client", "crates/keel-api"],
+        "keel-standalone" => &[
+            "crates/keel-standalone",
+            "crates/keel-host",
+            "crates/keel-api",
+        ],
+        "smoketests" => &[
+            "tests",
+            "crates/keel-smoketest",
+            "crates/keel-artifacts",
+            "crates/keel-client",
+            "crates/keel-cli",
+            "crates/keel-api",
+        ],
+        _ => &[],
+    };
+    crates
+        .iter()
+        .chain(WORKSPACE_INPUTS)
+        .map(PathBuf::from)
+        .collect()
 }
 
 /// Prints the build timing table.
@@ -350,6 +352,18 @@ pub(crate) fn relative(root: &Path, path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binaries_depend_on_the_workspace_manifest_and_cargo_config() {
+        for name in ["keel", "keel-standalone", "smoketests"] {
+            let inputs = binary_inputs(name);
+            for file in ["Cargo.toml", ".cargo/config.toml", "Cargo.lock"] {
+                assert!(inputs.contains(&PathBuf::from(file)), "{name}: {inputs:?}");
+            }
+        }
+        assert!(binary_inputs("keel-standalone").contains(&PathBuf::from("crates/keel-host")));
+        assert!(binary_inputs("smoketests").contains(&PathBuf::from("tests")));
+    }
 
     #[test]
     fn module_dirs_come_from_workspace_members_only() {

@@ -1,22 +1,16 @@
 //! The run summary: results merged from test records and `--keel-metadata`, printed and written as reports.
 //!
+//! The selected tests are the ones the test binary lists for the run's arguments (`selection.rs`).
 //! A selected test without a record counts as failed ("no result recorded"), unless it is local-only in
 //! remote mode, where it is skipped with the reason from its metadata. Nothing is silently a pass.
+//! After an interrupt, the tests that did not finish are counted apart and the summary says so.
 
-use std::{fmt::Write as _, fs, path::Path, time::Duration};
+use std::{collections::BTreeSet, fmt::Write as _, fs, path::Path, time::Duration};
 
 use anyhow::Context;
 use keel_artifacts::{BuildTiming, ModuleBuildRecord, TestMeta, TestRecord, TestStatus};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
-
-/// Which tests a run selects: libtest's substring filters, `--exact` and `--skip`.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Selection {
-    filters: Vec<String>,
-    exact: bool,
-    skips: Vec<String>,
-}
 
 /// One test's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,54 +30,19 @@ pub(crate) struct Outcome {
 pub(crate) struct Summary {
     /// The outcomes.
     pub(crate) outcomes: Vec<Outcome>,
+    /// Whether the run was interrupted (Ctrl-C, SIGTERM).
+    pub(crate) interrupted: bool,
+    /// Selected tests that did not finish before the interrupt.
+    pub(crate) not_finished: usize,
 }
 
-impl Selection {
-    /// The selection made by `filters` and the test-binary arguments `extra_args`.
-    pub(crate) fn new(filters: &[String], extra_args: &[String]) -> Selection {
-        let mut skips = Vec::new();
-        let mut args = extra_args.iter();
-        while let Some(arg) = args.next() {
-            if arg == "--skip" {
-                skips.extend(args.next().cloned());
-            } else if let Some(skip) = arg.strip_prefix("--skip=") {
-                skips.push(skip.to_owned());
-            }
-        }
-        Selection {
-            filters: filters.to_vec(),
-            exact: extra_args.iter().any(|it| it == "--exact"),
-            skips,
-        }
-    }
-
-    /// Whether the test `name` runs.
-    pub(crate) fn matches(&self, name: &str) -> bool {
-        let selected = self.filters.is_empty()
-            || self.filters.iter().any(|filter| {
-                if self.exact {
-                    name == filter
-                } else {
-                    name.contains(filter.as_str())
-                }
-            });
-        let skipped = self.skips.iter().any(|skip| {
-            if self.exact {
-                name == skip
-            } else {
-                name.contains(skip.as_str())
-            }
-        });
-        selected && !skipped
-    }
-}
-
-/// Merges the records with the metadata of the selected tests.
+/// Merges the records with the `selected` tests (as the test binary listed them) and their metadata.
 pub(crate) fn summarize(
     metadata: Option<&[TestMeta]>,
     records: Vec<TestRecord>,
-    selection: &Selection,
+    selected: &BTreeSet<String>,
     remote: bool,
+    interrupted: bool,
 ) -> Summary {
     let mut outcomes: Vec<Outcome> = records
         .into_iter()
@@ -97,26 +56,40 @@ pub(crate) fn summarize(
             duration_ms: Some(record.duration_ms),
         })
         .collect();
-    for meta in metadata.unwrap_or_default() {
-        if !selection.matches(&meta.name) || outcomes.iter().any(|it| it.name == meta.name) {
+    let mut not_finished = 0;
+    for name in selected {
+        if outcomes.iter().any(|it| &it.name == name) {
             continue;
         }
-        let (status, detail) = match (&meta.local_only, remote) {
-            (Some(reason), true) => (TestStatus::Skipped, format!("local only: {reason}")),
+        let local_only = metadata
+            .unwrap_or_default()
+            .iter()
+            .find(|meta| &meta.name == name)
+            .and_then(|meta| meta.local_only.as_deref());
+        let (status, detail) = match local_only {
+            Some(reason) if remote => (TestStatus::Skipped, format!("local only: {reason}")),
+            _ if interrupted => {
+                not_finished += 1;
+                continue;
+            }
             _ => (
                 TestStatus::Failed,
                 "no result recorded (crashed or timed out)".to_owned(),
             ),
         };
         outcomes.push(Outcome {
-            name: meta.name.clone(),
+            name: name.clone(),
             status,
             duration_ms: None,
             detail: Some(detail),
         });
     }
     outcomes.sort_by(|a, b| a.name.cmp(&b.name));
-    Summary { outcomes }
+    Summary {
+        outcomes,
+        interrupted,
+        not_finished,
+    }
 }
 
 impl Summary {
@@ -158,9 +131,21 @@ impl Summary {
         let mut out = String::new();
         let n_passed = self.with_status(TestStatus::Passed).count();
         let n_skipped = self.with_status(TestStatus::Skipped).count();
+        if self.interrupted {
+            let _ = writeln!(
+                out,
+                "\nsmoketests INTERRUPTED: counting only the tests that finished; {} selected test(s) did not",
+                self.not_finished
+            );
+        }
         let _ = writeln!(
             out,
-            "\nsmoketests: {n_passed} passed, {} failed, {n_skipped} skipped",
+            "\nsmoketests{}: {n_passed} passed, {} failed, {n_skipped} skipped",
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            },
             self.n_failed()
         );
         if n_skipped > 0 {
@@ -177,13 +162,7 @@ impl Summary {
         if self.n_failed() > 0 {
             let _ = writeln!(out, "\nfailed:");
             for outcome in self.with_status(TestStatus::Failed) {
-                let detail = outcome
-                    .detail
-                    .as_deref()
-                    .unwrap_or("")
-                    .lines()
-                    .next()
-                    .unwrap_or("");
+                let detail = headline(outcome.detail.as_deref().unwrap_or(""));
                 let _ = writeln!(out, "{}", format!("  {} {detail}", outcome.name).trim_end());
             }
         }
@@ -297,6 +276,39 @@ impl Summary {
     }
 }
 
+/// The longest failure headline the summary prints, in characters.
+const HEADLINE_CHARS: usize = 200;
+
+/// The failure message in one line: its first line, or, when that is only a heading (`...:`), up to
+/// three lines joined with " / "; stops at the report's `--- ` sections and keeps ~200 characters.
+pub(crate) fn headline(message: &str) -> String {
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|it| !it.is_empty())
+        .take_while(|it| !it.starts_with("--- "))
+        .collect();
+    let Some(first) = lines.first() else {
+        return String::new();
+    };
+    let line = if first.ends_with(':') {
+        lines
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" / ")
+    } else {
+        (*first).to_owned()
+    };
+    if line.chars().count() <= HEADLINE_CHARS {
+        return line;
+    }
+    let mut short: String = line.chars().take(HEADLINE_CHARS - 1).collect();
+    short.push('…');
+    short
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +354,10 @@ mod tests {
         ]
     }
 
+    fn all_of(metadata: &[TestMeta]) -> BTreeSet<String> {
+        metadata.iter().map(|it| it.name.clone()).collect()
+    }
+
     fn status_of(summary: &Summary, name: &str) -> Option<(TestStatus, Option<String>)> {
         summary
             .outcomes
@@ -357,7 +373,8 @@ mod tests {
         let summary = summarize(
             Some(&fixture_metadata()),
             records,
-            &Selection::default(),
+            &all_of(&fixture_metadata()),
+            false,
             false,
         );
         assert_eq!(summary.outcomes.len(), 5);
@@ -374,8 +391,9 @@ mod tests {
         let summary = summarize(
             Some(&fixture_metadata()),
             records,
-            &Selection::default(),
+            &all_of(&fixture_metadata()),
             true,
+            false,
         );
         let (status, detail) = status_of(&summary, "restart::keeps_data").unwrap();
         assert_eq!(status, TestStatus::Skipped);
@@ -392,16 +410,87 @@ mod tests {
     }
 
     #[test]
-    fn unselected_tests_are_left_out() {
-        let selection = Selection::new(
-            &["sql::".to_owned(), "crash".to_owned()],
-            &["--skip".to_owned(), "crash".to_owned()],
-        );
-        let summary = summarize(Some(&fixture_metadata()), vec![], &selection, false);
+    fn only_the_listed_tests_count() {
+        // `cargo xtask smoketest -- --exact basics::counter_increments`: the binary lists one test.
+        let dir = tempfile::tempdir().unwrap();
+        let mut metadata = fixture_metadata();
+        metadata.push(meta("basics::counter_increments", None));
+        metadata.push(meta("basics::counter_increments_twice", None));
+        record("basics::counter_increments", TestStatus::Passed, 30.0)
+            .write(dir.path())
+            .unwrap();
+        let records = TestRecord::read_all(dir.path()).unwrap();
+        let selected =
+            crate::smoketest::selection::parse_list("basics::counter_increments: test\n");
+        let summary = summarize(Some(&metadata), records, &selected, false, false);
         let names: Vec<_> = summary.outcomes.iter().map(|it| it.name.as_str()).collect();
-        assert_eq!(names, ["sql::select"]);
-        let exact = Selection::new(&["sql::".to_owned()], &["--exact".to_owned()]);
-        assert!(!exact.matches("sql::select") && exact.matches("sql::"));
+        assert_eq!(names, ["basics::counter_increments"]);
+        let rendered = summary.render(&[], &[]);
+        assert!(
+            rendered.contains("smoketests: 1 passed, 0 failed, 0 skipped"),
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn interrupted_runs_count_only_finished_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = fixture_records(dir.path());
+        let summary = summarize(
+            Some(&fixture_metadata()),
+            records,
+            &all_of(&fixture_metadata()),
+            false,
+            true,
+        );
+        assert_eq!(summary.outcomes.len(), 3);
+        assert_eq!(summary.not_finished, 2);
+        assert_eq!(summary.n_failed(), 1);
+        let rendered = summary.render(&[], &[]);
+        assert!(
+            rendered.contains("INTERRUPTED")
+                && rendered.contains("2 selected test(s) did not")
+                && rendered.contains("smoketests (interrupted): 2 passed, 1 failed, 0 skipped"),
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn failure_headlines_skip_bare_headings() {
+        assert_eq!(
+            headline("the CLI command failed:\nkeel publish counter\nexit status 2\nstderr: boom"),
+            "the CLI command failed: / keel publish counter / exit status 2"
+        );
+        assert_eq!(
+            headline("\n  expected 3, got 4\nmore detail"),
+            "expected 3, got 4"
+        );
+        assert_eq!(
+            headline("heading:\n\n--- what the test did (2 steps)\ncall x"),
+            "heading:"
+        );
+        let long = headline(&"x".repeat(500));
+        assert_eq!(long.chars().count(), HEADLINE_CHARS);
+        assert!(long.ends_with('…'));
+        assert_eq!(headline(""), "");
+        let dir = tempfile::tempdir().unwrap();
+        let mut failed = record("cli::publish", TestStatus::Failed, 5.0);
+        failed.message = Some("the CLI command failed:\nCliOutput { status: 2 }".to_owned());
+        failed.write(dir.path()).unwrap();
+        let summary = summarize(
+            None,
+            TestRecord::read_all(dir.path()).unwrap(),
+            &BTreeSet::new(),
+            false,
+            false,
+        );
+        assert!(
+            summary
+                .render(&[], &[])
+                .contains("  cli::publish the CLI command failed: / CliOutput { status: 2 }"),
+            "{}",
+            summary.render(&[], &[])
+        );
     }
 
     #[test]
@@ -411,8 +500,9 @@ mod tests {
         let summary = summarize(
             Some(&fixture_metadata()),
             records,
-            &Selection::default(),
+            &all_of(&fixture_metadata()),
             true,
+            false,
         );
         summary.write_durations(dir.path()).unwrap();
         let durations: Vec<serde_json::Value> = serde_json::from_str(
@@ -435,7 +525,8 @@ mod tests {
             "{xml}"
         );
         assert!(
-            xml.contains("<skipped") && xml.contains("no result recorded"),
+            xml.contains(r#"<skipped message="local only: restarts the server""#)
+                && xml.contains("no result recorded"),
             "{xml}"
         );
     }
@@ -446,7 +537,8 @@ mod tests {
         let summary = summarize(
             None,
             fixture_records(dir.path()),
-            &Selection::default(),
+            &BTreeSet::new(),
+            false,
             false,
         );
         let builds = [ModuleBuildRecord {
