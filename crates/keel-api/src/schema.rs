@@ -150,6 +150,34 @@ impl TableSchema {
     }
 }
 
+impl ColumnType {
+    /// The name used in the schema's JSON and in messages: `integer`, `real`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Integer => "integer",
+            ColumnType::Real => "real",
+            ColumnType::Text => "text",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Blob => "blob",
+        }
+    }
+}
+
+impl ColumnSchema {
+    /// A non-null column without constraints or default.
+    pub fn new(name: &str, ty: ColumnType) -> ColumnSchema {
+        ColumnSchema {
+            name: name.to_owned(),
+            ty,
+            nullable: false,
+            primary_key: false,
+            auto_increment: false,
+            unique: false,
+            default: None,
+        }
+    }
+}
+
 impl ArgType {
     /// Whether `value` has this shape.
     pub fn accepts(&self, value: &serde_json::Value) -> bool {

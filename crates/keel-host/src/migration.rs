@@ -183,11 +183,7 @@ fn plan_table(old: &TableSchema, new: &TableSchema, plan: &mut Plan) {
 fn column_change(old: &ColumnSchema, new: &ColumnSchema) -> Option<String> {
     let mut changes = Vec::new();
     if old.ty != new.ty {
-        changes.push(format!(
-            "type {} -> {}",
-            type_name(old.ty),
-            type_name(new.ty)
-        ));
+        changes.push(format!("type {} -> {}", old.ty.name(), new.ty.name()));
     }
     for (what, before, after) in [
         ("nullable", old.nullable, new.nullable),
@@ -283,16 +279,6 @@ fn storage_type(ty: ColumnType) -> &'static str {
     }
 }
 
-fn type_name(ty: ColumnType) -> &'static str {
-    match ty {
-        ColumnType::Integer => "integer",
-        ColumnType::Real => "real",
-        ColumnType::Text => "text",
-        ColumnType::Boolean => "boolean",
-        ColumnType::Blob => "blob",
-    }
-}
-
 /// A SQL literal for a default value (validated against the column type at publish).
 fn literal(value: &Value) -> String {
     match value {
@@ -328,15 +314,7 @@ mod tests {
     use serde_json::json;
 
     fn column(name: &str, ty: ColumnType) -> ColumnSchema {
-        ColumnSchema {
-            name: name.into(),
-            ty,
-            nullable: false,
-            primary_key: false,
-            auto_increment: false,
-            unique: false,
-            default: None,
-        }
+        ColumnSchema::new(name, ty)
     }
 
     fn table(name: &str, columns: Vec<ColumnSchema>) -> TableSchema {

@@ -1,7 +1,7 @@
 //! `keel describe <db>`: the schema in a readable form.
 
 use keel_api::http::DatabaseInfo;
-use keel_api::schema::{ColumnSchema, ColumnType, IndexSchema, ReducerSchema, TableSchema};
+use keel_api::schema::{ColumnSchema, IndexSchema, ReducerSchema, TableSchema};
 
 use crate::commands::{Doing, database_name};
 use crate::output::Output;
@@ -65,7 +65,7 @@ fn format_table(table: &TableSchema, lines: &mut Vec<String>) {
         let line = format!(
             "    {:<name_width$}  {:<7}  {}",
             column.name,
-            type_name(column.ty),
+            column.ty.name(),
             column_traits(column)
         );
         lines.push(line.trim_end().to_owned());
@@ -116,37 +116,19 @@ fn format_reducer(reducer: &ReducerSchema) -> String {
     )
 }
 
-fn type_name(ty: ColumnType) -> &'static str {
-    match ty {
-        ColumnType::Integer => "integer",
-        ColumnType::Real => "real",
-        ColumnType::Text => "text",
-        ColumnType::Boolean => "boolean",
-        ColumnType::Blob => "blob",
-    }
-}
-
 fn visibility(public: bool) -> &'static str {
     if public { "public" } else { "private" }
 }
 
 #[cfg(test)]
 mod tests {
-    use keel_api::schema::{ArgSchema, ArgType, ModuleSchema};
+    use keel_api::schema::{ArgSchema, ArgType, ColumnType, ModuleSchema};
     use serde_json::json;
 
     use super::*;
 
     fn column(name: &str, ty: ColumnType) -> ColumnSchema {
-        ColumnSchema {
-            name: name.into(),
-            ty,
-            nullable: false,
-            primary_key: false,
-            auto_increment: false,
-            unique: false,
-            default: None,
-        }
+        ColumnSchema::new(name, ty)
     }
 
     #[test]
