@@ -28,7 +28,7 @@ pub(crate) use self::{
     lock::RunLock,
     runner::{RunOptions, test_invocations},
     servers::SharedServers,
-    summary::{Summary, summarize},
+    summary::{RunKind, Summary, summarize},
 };
 use crate::{
     cargo,
@@ -283,8 +283,10 @@ pub(crate) fn run_suite(
         metadata.as_deref(),
         records,
         &selected.unwrap_or_default(),
-        remote,
-        interrupted,
+        RunKind {
+            remote,
+            interrupted,
+        },
     );
     if summary.n_failed() == 0 && !runner_failures.is_empty() && !interrupted {
         infrastructure_errors.push(format!(

@@ -282,15 +282,7 @@ impl Smoketest {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let args: Vec<String> = args
-            .into_iter()
-            .map(|arg| arg.as_ref().to_owned())
-            .collect();
-        let config = self.config_path()?;
-        let output = cli::run(&config, &args)?;
-        self.scope
-            .record(format!("{output:?}").replace('\n', "\n    "));
-        Ok(output)
+        self.cli_with_config(&self.config_path()?, args)
     }
 
     /// Runs the real `keel` CLI with another config file (a fresh identity, say), whatever the

@@ -36,14 +36,26 @@ pub(crate) struct Summary {
     pub(crate) not_finished: usize,
 }
 
+/// How a run went, as far as the summary needs to know.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunKind {
+    /// Against a remote server: local-only tests are skipped.
+    pub(crate) remote: bool,
+    /// Stopped by Ctrl-C or SIGTERM: tests without a record did not finish.
+    pub(crate) interrupted: bool,
+}
+
 /// Merges the records with the `selected` tests (as the test binary listed them) and their metadata.
 pub(crate) fn summarize(
     metadata: Option<&[TestMeta]>,
     records: Vec<TestRecord>,
     selected: &BTreeSet<String>,
-    remote: bool,
-    interrupted: bool,
+    run: RunKind,
 ) -> Summary {
+    let RunKind {
+        remote,
+        interrupted,
+    } = run;
     let mut outcomes: Vec<Outcome> = records
         .into_iter()
         .map(|record| Outcome {
@@ -374,8 +386,7 @@ mod tests {
             Some(&fixture_metadata()),
             records,
             &all_of(&fixture_metadata()),
-            false,
-            false,
+            RunKind::default(),
         );
         assert_eq!(summary.outcomes.len(), 5);
         assert_eq!(summary.n_failed(), 3, "{summary:?}");
@@ -392,8 +403,10 @@ mod tests {
             Some(&fixture_metadata()),
             records,
             &all_of(&fixture_metadata()),
-            true,
-            false,
+            RunKind {
+                remote: true,
+                ..RunKind::default()
+            },
         );
         let (status, detail) = status_of(&summary, "restart::keeps_data").unwrap();
         assert_eq!(status, TestStatus::Skipped);
@@ -422,7 +435,7 @@ mod tests {
         let records = TestRecord::read_all(dir.path()).unwrap();
         let selected =
             crate::smoketest::selection::parse_list("basics::counter_increments: test\n");
-        let summary = summarize(Some(&metadata), records, &selected, false, false);
+        let summary = summarize(Some(&metadata), records, &selected, RunKind::default());
         let names: Vec<_> = summary.outcomes.iter().map(|it| it.name.as_str()).collect();
         assert_eq!(names, ["basics::counter_increments"]);
         let rendered = summary.render(&[], &[]);
@@ -440,8 +453,10 @@ mod tests {
             Some(&fixture_metadata()),
             records,
             &all_of(&fixture_metadata()),
-            false,
-            true,
+            RunKind {
+                interrupted: true,
+                ..RunKind::default()
+            },
         );
         assert_eq!(summary.outcomes.len(), 3);
         assert_eq!(summary.not_finished, 2);
@@ -481,8 +496,7 @@ mod tests {
             None,
             TestRecord::read_all(dir.path()).unwrap(),
             &BTreeSet::new(),
-            false,
-            false,
+            RunKind::default(),
         );
         assert!(
             summary
@@ -501,8 +515,10 @@ mod tests {
             Some(&fixture_metadata()),
             records,
             &all_of(&fixture_metadata()),
-            true,
-            false,
+            RunKind {
+                remote: true,
+                ..RunKind::default()
+            },
         );
         summary.write_durations(dir.path()).unwrap();
         let durations: Vec<serde_json::Value> = serde_json::from_str(
@@ -538,8 +554,7 @@ mod tests {
             None,
             fixture_records(dir.path()),
             &BTreeSet::new(),
-            false,
-            false,
+            RunKind::default(),
         );
         let builds = [ModuleBuildRecord {
             test: "module_code::bad_import".to_owned(),
