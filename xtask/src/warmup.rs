@@ -286,6 +286,7 @@ pub(crate) fn binary_inputs(name: &str) -> Vec<PathBuf> {
         "smoketests" => &[
             "tests",
             "crates/keel-smoketest",
+            "crates/keel-process",
             "crates/keel-artifacts",
             "crates/keel-client",
             "crates/keel-cli",

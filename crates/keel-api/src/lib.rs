@@ -4,6 +4,7 @@
 //! - [`http`]: request and response bodies of the `/v1` HTTP API.
 //! - [`abi`]: the contract between a wasm module and the host runtime.
 //! - [`names`]: validated database names.
+//! - [`ready`]: the ready line the server prints once it listens.
 //!
 //! Only these types derive `Serialize`/`Deserialize`; both the server and the client use them,
 //! so the two cannot drift apart. The crate depends on serde alone and builds for
@@ -12,6 +13,8 @@
 pub mod abi;
 pub mod http;
 pub mod names;
+pub mod ready;
 pub mod schema;
 
 pub use names::{DatabaseName, NameError};
+pub use ready::ReadyEvent;

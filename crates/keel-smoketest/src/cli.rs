@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use keel_process::GroupChild;
+
 use crate::binaries;
 use crate::errors::SmoketestError;
-use crate::process::ChildProcess;
 
 /// The longest one CLI command may run (builds excepted).
 const CLI_TIMEOUT: Duration = Duration::from_secs(120);
@@ -60,14 +61,13 @@ pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, Smoketest
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let (mut process, pipes) = ChildProcess::spawn(&mut command)
-        .map_err(SmoketestError::io(format!("start {}", binary.display())))?;
+    let mut child = GroupChild::spawn(command, &binary.display().to_string())?;
     let readers = [
-        pipes
-            .stdout
+        child
+            .take_stdout()
             .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
-        pipes
-            .stderr
+        child
+            .take_stderr()
             .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
     ]
     .map(|pipe| {
@@ -79,9 +79,11 @@ pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, Smoketest
             text
         })
     });
-    let status = process
-        .wait_timeout(CLI_TIMEOUT)
-        .or_else(|| process.kill().and(None));
+    // A command that outlives the timeout is killed; it then has no exit code.
+    let status = match child.wait_timeout(CLI_TIMEOUT)? {
+        Some(status) => Some(status),
+        None => child.kill().map(|_| None)?,
+    };
     let [stdout, stderr] = readers.map(|reader| reader.join().unwrap_or_default());
     Ok(CliOutput {
         command: format!("keel {}", args.join(" ")),

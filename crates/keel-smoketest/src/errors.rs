@@ -36,13 +36,20 @@ pub enum SmoketestError {
         diagnostics: String,
     },
     /// A server could not be started.
-    #[error("could not start {}: {reason}", binary.display())]
+    #[error("could not start {}", binary.display())]
     ServerStart {
         /// The server binary.
         binary: PathBuf,
         /// What went wrong, with the log tail when there is one.
-        reason: String,
+        #[source]
+        source: Box<keel_process::ServerStartError>,
     },
+    /// A child process (CLI, cargo) could not be started.
+    #[error(transparent)]
+    Spawn(#[from] keel_process::SpawnError),
+    /// Waiting for a child process failed; its outcome is unknown.
+    #[error(transparent)]
+    Wait(#[from] keel_process::WaitError),
     /// The test needs a local server but runs in remote mode.
     #[error(
         "this test needs a local server ({0}), but the run targets a remote server: declare it with #[local_only = \"...\"]"

@@ -31,7 +31,6 @@ mod journal;
 mod module_code;
 mod modules;
 mod pool;
-mod process;
 pub mod runner;
 mod server;
 mod smoketest;

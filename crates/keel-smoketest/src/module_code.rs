@@ -6,17 +6,18 @@
 //! gets its own target dir and `CARGO_HOME`, the isolated (and slow) way. Each build is
 //! recorded (duration, crates compiled) for the xtask's timing report.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cargo_metadata::Message;
 use keel_artifacts::ModuleBuildRecord;
+use keel_process::GroupChild;
 
 use crate::env;
 use crate::errors::SmoketestError;
 use crate::journal::Scope;
-use crate::process::ChildProcess;
 
 /// The longest a runtime module build may take.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
@@ -46,6 +47,8 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
         crate_dir.join("target")
     };
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // Variables cargo set for this test binary would change fingerprints of the child build.
+    keel_process::strip_cargo_run_variables(&mut command, &root);
     command
         .current_dir(&crate_dir)
         .args([
@@ -59,18 +62,6 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        // Variables cargo set for this test binary would change fingerprints of the child build.
-        if name.starts_with("CARGO_PKG_")
-            || matches!(
-                name.as_str(),
-                "CARGO_MANIFEST_DIR" | "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE"
-            )
-        {
-            command.env_remove(name);
-        }
-    }
     if !shared {
         command.env("CARGO_HOME", crate_dir.join("cargo-home"));
     }
@@ -78,21 +69,21 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
         "module_code build {package} (shared target dir: {shared})"
     ));
     let started = Instant::now();
-    let (mut process, pipes) =
-        ChildProcess::spawn(&mut command).map_err(SmoketestError::io("start cargo build"))?;
-    let mut stderr = pipes.stderr.expect("stderr is piped");
+    let mut child = GroupChild::spawn(command, &format!("cargo build of {package}"))?;
+    let mut stderr = child.take_stderr().expect("stderr is piped");
     let stderr_reader = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stderr.read_to_string(&mut text);
         text
     });
     // The messages are read on a thread, so the timeout below holds even if cargo hangs.
-    let stdout = pipes.stdout.expect("stdout is piped");
+    let stdout = child.take_stdout().expect("stdout is piped");
     let package_target = package.replace('-', "_");
     let stdout_reader = std::thread::spawn(move || artifacts(stdout, &package_target));
-    let status = process
-        .wait_timeout(BUILD_TIMEOUT)
-        .or_else(|| process.kill().and(None));
+    let status = match child.wait_timeout(BUILD_TIMEOUT)? {
+        Some(status) => Some(status),
+        None => child.kill().map(|_| None)?,
+    };
     let (crates_compiled, wasm) = stdout_reader.join().unwrap_or_default();
     let diagnostics = stderr_reader.join().unwrap_or_default();
     let duration = started.elapsed();
@@ -119,24 +110,19 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
 fn artifacts(stdout: impl std::io::Read, package_target: &str) -> (u32, Option<PathBuf>) {
     let mut crates_compiled = 0;
     let mut wasm = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+    for message in Message::parse_stream(BufReader::new(stdout)).map_while(Result::ok) {
+        let Message::CompilerArtifact(artifact) = message else {
             continue;
         };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        if message["fresh"] == false {
+        if !artifact.fresh {
             crates_compiled += 1;
         }
-        if message["target"]["name"].as_str() == Some(package_target) {
-            wasm = message["filenames"]
-                .as_array()
+        if artifact.target.name == package_target {
+            wasm = artifact
+                .filenames
                 .into_iter()
-                .flatten()
-                .filter_map(|file| file.as_str())
-                .find(|file| file.ends_with(".wasm"))
-                .map(PathBuf::from);
+                .find(|file| file.extension() == Some("wasm"))
+                .map(|file| file.into_std_path_buf());
         }
     }
     (crates_compiled, wasm)

@@ -11,7 +11,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use keel_artifacts::{TestMeta, TestRecord, TestStatus};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -160,15 +160,19 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "(no message)".to_owned())
 }
 
-/// Ctrl-C or SIGTERM: kill every child process group and remove temp dirs, then exit 130.
+/// Ctrl-C or SIGTERM: stop every child process group (SIGTERM, [`INTERRUPT_GRACE`], SIGKILL),
+/// remove the temp dirs, then exit 130.
 fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        crate::process::kill_all();
+    let _ = keel_process::install_interrupt_handler(|| {
+        keel_process::stop_all(INTERRUPT_GRACE);
         crate::temp::remove_all();
         eprintln!("interrupted: stopped child processes and removed temp dirs");
         std::process::exit(130);
     });
 }
+
+/// How long children get to exit after SIGTERM when the test binary is interrupted.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 
 /// Measures the per-test overhead: acquire a database and identity, publish the precompiled
 /// `counter`, make the first call (then release, timed apart); then one client's sequential

@@ -67,7 +67,7 @@ async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("bind {}", flags.listen))?;
     let addr = listener.local_addr().context("read the bound address")?;
-    let ready = format!(r#"{{"event":"ready","addr":"{addr}"}}"#);
+    let ready = keel_api::ReadyEvent { addr }.to_line();
     if let Some(ready_file) = &flags.ready_file {
         write_atomically(ready_file, &ready)
             .with_context(|| format!("write ready file {}", ready_file.display()))?;
@@ -87,10 +87,19 @@ async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `contents` to `path` through a temp file in the same directory, so a reader sees
+/// either no file or the whole line.
 fn write_atomically(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path)
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".ready")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)?;
+    file.write_all(contents.as_bytes())?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }

@@ -534,3 +534,23 @@ fn a_database_can_be_given_to_another_identity() {
     assert!(first.list().unwrap().databases.is_empty());
     second.delete("given").unwrap();
 }
+
+#[test]
+fn the_ready_file_holds_the_ready_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready_file = dir.path().join("ready.json");
+    let command = keel_process::ServerCommand::new(
+        env!("CARGO_BIN_EXE_keel-standalone"),
+        dir.path().join("data"),
+    )
+    .args(["--log-level", "warn"])
+    .ready_file(&ready_file);
+    // `start` fails unless the file holds exactly the event printed on stdout.
+    let server = command.start().unwrap();
+    let text = std::fs::read_to_string(&ready_file).unwrap();
+    assert_eq!(
+        text,
+        format!(r#"{{"event":"ready","addr":"{}"}}"#, server.ready().addr)
+    );
+    Client::new(&server.url()).unwrap().ping().unwrap();
+}

@@ -1,68 +1,54 @@
-//! Test support: the real server process on an ephemeral port, and the fixture modules built
-//! to wasm32 (installing the target with rustup when it is missing).
+//! Test support: the real server process on an ephemeral port (started, read and stopped by
+//! `keel_process`), and the fixture modules built to wasm32 (installing the target with rustup
+//! when it is missing).
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use keel_client::Client;
+use keel_process::{ServerCommand, ServerProcess};
 
 /// A `keel-standalone` process on `127.0.0.1:0` with its own data dir.
 pub(crate) struct Server {
-    child: Option<Child>,
+    process: Option<ServerProcess>,
+    command: ServerCommand,
     pub(crate) dir: tempfile::TempDir,
     pub(crate) url: String,
-    args: Vec<String>,
 }
 
 impl Server {
     pub(crate) fn start(args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let command = ServerCommand::new(
+            env!("CARGO_BIN_EXE_keel-standalone"),
+            dir.path().join("data"),
+        )
+        .args(["--log-level", "warn"])
+        .args(args.iter().copied());
         let mut server = Server {
-            child: None,
-            dir: tempfile::tempdir().unwrap(),
+            process: None,
+            command,
+            dir,
             url: String::new(),
-            args: args.iter().map(|arg| arg.to_string()).collect(),
         };
         server.spawn();
         server
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_keel-standalone"))
-            .arg("--data-dir")
-            .arg(self.dir.path().join("data"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--exit-on-stdin-close",
-                "--log-level",
-                "warn",
-            ])
-            .args(&self.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .process_group(0)
-            .spawn()
-            .expect("start keel-standalone");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ready: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad ready line {line:?}"));
-        assert_eq!(ready["event"], "ready");
-        self.url = format!("http://{}", ready["addr"].as_str().unwrap());
-        self.child = Some(child);
+        let process = self
+            .command
+            .start()
+            .unwrap_or_else(|error| panic!("start keel-standalone: {error}"));
+        self.url = process.url();
+        self.process = Some(process);
     }
 
     /// SIGKILL: the server gets no chance to flush or checkpoint anything.
     pub(crate) fn kill_9_and_restart(&mut self) {
-        let mut child = self.child.take().unwrap();
-        child.kill().unwrap();
-        child.wait().unwrap();
+        let mut process = self.process.take().expect("running");
+        process.kill().expect("kill the server");
         self.spawn();
     }
 
@@ -74,21 +60,11 @@ impl Server {
     }
 
     pub(crate) fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
+        self.process.as_ref().expect("running").pid()
     }
 
     pub(crate) fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: signals the server's own process group.
-            unsafe { libc::kill(-(child.id() as i32), libc::SIGTERM) };
-            let _ = child.wait();
-        }
     }
 }
 
@@ -101,7 +77,10 @@ pub(crate) fn module(name: &str) -> Vec<u8> {
 }
 
 fn build_modules() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists");
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -131,11 +110,7 @@ fn build_modules() -> PathBuf {
         "--workspace",
         "--quiet",
     ]);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("CARGO_") && name != "CARGO_HOME" {
-            command.env_remove(name);
-        }
-    }
+    keel_process::strip_cargo_run_variables(&mut command, &root);
     let status = command.status().expect("run cargo build in modules/");
     assert!(status.success(), "building the fixture modules failed");
     root.join("target/smoketest-modules/wasm32-unknown-unknown/release")
