@@ -21,7 +21,7 @@ fn wasm_file(t: &Smoketest, name: &str) -> anyhow::Result<String> {
 
 /// The workspace root, found at run time.
 fn workspace_root() -> PathBuf {
-    match std::env::var_os("KEEL_WORKSPACE_ROOT") {
+    match std::env::var_os(keel_artifacts::env::WORKSPACE_ROOT) {
         Some(root) => PathBuf::from(root),
         None => {
             let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")

@@ -11,7 +11,7 @@
 use std::{fs, time::Instant};
 
 use anyhow::{Context, bail};
-use keel_artifacts::{TestStatus, smoketest_dir};
+use keel_artifacts::{TestStatus, env, smoketest_dir};
 use serde_json::{Value, json};
 use xshell::{Shell, cmd};
 
@@ -55,12 +55,7 @@ impl flags::Bench {
         };
         let parallel = suite(16, &self.filters, true, &[])?;
         let serial = suite(1, &self.filters, true, &[])?;
-        let fresh_servers = suite(
-            16,
-            &self.filters,
-            true,
-            &[("KEEL_SMOKETEST_FRESH_SERVER", "1")],
-        )?;
+        let fresh_servers = suite(16, &self.filters, true, &[(env::FRESH_SERVER, "1")])?;
         let module_code = ["module_code::".to_owned()];
         let shared_builds = suite(16, &module_code, true, &[])?;
         let isolated_builds = suite(16, &module_code, false, &[])?;
@@ -198,12 +193,12 @@ fn measure_overhead(
     let samples = samples.to_string();
     let pool_dir = out_dir.join("pool");
     let command = cmd!(sh, "{test_binary} --keel-bench-overhead {samples}")
-        .env("KEEL_SMOKETEST_SERVERS", servers.urls())
-        .env("KEEL_SMOKETEST_SERVER_LOGS", servers.logs())
-        .env("KEEL_SMOKETEST_POOL_DIR", &pool_dir)
-        .env("KEEL_SMOKETEST_RESULTS_DIR", &results_dir)
-        .env("KEEL_WORKSPACE_ROOT", &root)
-        .env_remove("KEEL_REMOTE_SERVER");
+        .env(env::SHARED_SERVERS, servers.urls())
+        .env(env::SHARED_SERVER_LOGS, servers.logs())
+        .env(env::POOL_DIR, &pool_dir)
+        .env(env::RESULTS_DIR, &results_dir)
+        .env(env::WORKSPACE_ROOT, &root)
+        .env_remove(env::REMOTE_SERVER);
     let output = process::read(command)?;
     drop(servers);
     let raw: Value =

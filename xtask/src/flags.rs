@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use keel_artifacts::env;
 
 /// Keel's orchestrator: builds artifacts, runs the smoketests, checks the tree.
 #[derive(Debug, Parser)]
@@ -43,7 +44,7 @@ pub(crate) struct Smoketest {
     /// Run only tests whose names contain one of these filters.
     pub(crate) filters: Vec<String>,
     /// Run against this remote server instead of local ones (passed to the tests as KEEL_REMOTE_SERVER).
-    #[arg(long, env = "KEEL_REMOTE_SERVER", value_name = "URL")]
+    #[arg(long, env = env::REMOTE_SERVER, value_name = "URL")]
     pub(crate) server: Option<String>,
     /// Tests run in parallel.
     #[arg(short = 'j', long = "jobs", default_value_t = 16, value_name = "N")]
@@ -58,7 +59,7 @@ pub(crate) struct Smoketest {
     #[arg(long, value_name = "PATH")]
     pub(crate) junit: Option<PathBuf>,
     /// Whether runtime module builds share target/smoketest-modules and the global CARGO_HOME.
-    #[arg(long, env = "USE_SHARED_TARGET_DIR", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    #[arg(long, env = env::USE_SHARED_TARGET_DIR, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
     pub(crate) shared_target_dir: bool,
     /// Number of shared local servers to start.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]

@@ -20,7 +20,8 @@ use std::{
 
 use anyhow::{Context, bail};
 use keel_artifacts::{
-    BuildTiming, Manifest, ModuleBuildRecord, TestMeta, TestRecord, TestStatus, smoketest_dir,
+    BuildTiming, Manifest, ModuleBuildRecord, TestMeta, TestRecord, TestStatus, env as keel_env,
+    smoketest_dir,
 };
 use xshell::{Shell, cmd};
 
@@ -182,35 +183,27 @@ pub(crate) fn run_suite(
         }
     };
 
-    let mut env_vars: Vec<(String, String)> = vec![
+    let mut env_vars: Vec<(&str, String)> = vec![
+        (keel_env::RESULTS_DIR, results_dir.display().to_string()),
         (
-            "KEEL_SMOKETEST_RESULTS_DIR".to_owned(),
-            results_dir.display().to_string(),
-        ),
-        (
-            "USE_SHARED_TARGET_DIR".to_owned(),
+            keel_env::USE_SHARED_TARGET_DIR,
             flags.shared_target_dir.to_string(),
         ),
-        ("KEEL_WORKSPACE_ROOT".to_owned(), root.display().to_string()),
+        (keel_env::WORKSPACE_ROOT, root.display().to_string()),
     ];
     match (&target, &servers) {
-        (Target::Remote { url }, _) => {
-            env_vars.push(("KEEL_REMOTE_SERVER".to_owned(), url.clone()))
-        }
+        (Target::Remote { url }, _) => env_vars.push((keel_env::REMOTE_SERVER, url.clone())),
         (Target::Local { .. }, Some(shared)) => {
-            env_vars.push(("KEEL_SMOKETEST_SERVERS".to_owned(), shared.urls()));
-            env_vars.push(("KEEL_SMOKETEST_SERVER_LOGS".to_owned(), shared.logs()));
-            env_vars.push((
-                "KEEL_SMOKETEST_POOL_DIR".to_owned(),
-                pool_dir.display().to_string(),
-            ));
+            env_vars.push((keel_env::SHARED_SERVERS, shared.urls()));
+            env_vars.push((keel_env::SHARED_SERVER_LOGS, shared.logs()));
+            env_vars.push((keel_env::POOL_DIR, pool_dir.display().to_string()));
         }
         (Target::Local { .. }, None) => {}
     }
     env_vars.extend(
         extra_env
             .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned())),
+            .map(|(key, value)| (*key, (*value).to_owned())),
     );
 
     let used_nextest = nextest_available(sh);
@@ -237,19 +230,10 @@ pub(crate) fn run_suite(
         eprintln!("==> cargo {}", args.join(" "));
         let cargo = cargo();
         let mut command = cmd!(sh, "{cargo} {args...}");
-        for key in [
-            "KEEL_REMOTE_SERVER",
-            "KEEL_SMOKETEST_SERVERS",
-            "KEEL_SMOKETEST_SERVER_LOGS",
-            "KEEL_SMOKETEST_POOL_DIR",
-        ] {
+        for key in keel_env::SERVER_VARIABLES {
             command = command.env_remove(key);
         }
-        command = command.envs(
-            env_vars
-                .iter()
-                .map(|(key, value)| (key.as_str(), value.as_str())),
-        );
+        command = command.envs(env_vars.iter().map(|(key, value)| (*key, value.as_str())));
         let status = match process::run_status(command) {
             Ok(status) => status,
             Err(_) if process::was_interrupted() => {
@@ -337,9 +321,9 @@ fn list_selected(
         let description = args.join(" ");
         let mut command = cmd!(sh, "{test_binary} {args...}")
             .quiet()
-            .env_remove("KEEL_REMOTE_SERVER");
+            .env_remove(keel_env::REMOTE_SERVER);
         if let Some(url) = &flags.server {
-            command = command.env("KEEL_REMOTE_SERVER", url);
+            command = command.env(keel_env::REMOTE_SERVER, url);
         }
         let output = process::read(command).with_context(|| {
             format!("list the selected smoketests with `smoketests {description}`")
@@ -363,9 +347,9 @@ pub(crate) fn read_metadata(
     test_binary: &Path,
     remote: Option<&str>,
 ) -> anyhow::Result<Vec<TestMeta>> {
-    let mut command = cmd!(sh, "{test_binary} --keel-metadata").env_remove("KEEL_REMOTE_SERVER");
+    let mut command = cmd!(sh, "{test_binary} --keel-metadata").env_remove(keel_env::REMOTE_SERVER);
     if let Some(url) = remote {
-        command = command.env("KEEL_REMOTE_SERVER", url);
+        command = command.env(keel_env::REMOTE_SERVER, url);
     }
     let json =
         process::read(command).context("list the smoketests with `smoketests --keel-metadata`")?;

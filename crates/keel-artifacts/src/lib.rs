@@ -9,6 +9,7 @@
 //! [`ModuleBuildRecord`]) into the results directory; the xtask reads them back for its summary.
 //!
 //! Modules:
+//! - [`env`]: the names of the environment variables between the xtask and the harness.
 //! - `root`: finding the workspace root and the well-known paths under `target/`.
 //! - `hashing`: [`hash_inputs`] and [`hash_file`].
 //! - `manifest`: [`Manifest`], [`Artifact`] and freshness checks.
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod atomic;
+pub mod env;
 mod errors;
 mod hashing;
 mod manifest;

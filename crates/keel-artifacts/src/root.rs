@@ -5,10 +5,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-/// The workspace root: `$KEEL_WORKSPACE_ROOT` when set, else the first ancestor of the current
+/// The workspace root: `$KEEL_WORKSPACE_ROOT` ([`crate::env::WORKSPACE_ROOT`]) when set, else the first ancestor of the current
 /// directory, then of the current executable, that holds a `Cargo.toml` with `[workspace]` and a `modules` directory.
 pub fn workspace_root() -> Option<PathBuf> {
-    if let Some(root) = env::var_os("KEEL_WORKSPACE_ROOT").filter(|it| !it.is_empty()) {
+    if let Some(root) = env::var_os(crate::env::WORKSPACE_ROOT).filter(|it| !it.is_empty()) {
         return Some(PathBuf::from(root));
     }
     let current_dir = env::current_dir().ok();

@@ -13,13 +13,17 @@ use crate::errors::SmoketestError;
 /// The server binary.
 pub(crate) fn standalone() -> Result<PathBuf, SmoketestError> {
     static PATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    lookup(&PATH, "keel-standalone", "KEEL_STANDALONE_BIN")
+    lookup(
+        &PATH,
+        "keel-standalone",
+        keel_artifacts::env::STANDALONE_BIN,
+    )
 }
 
 /// The CLI binary.
 pub(crate) fn cli() -> Result<PathBuf, SmoketestError> {
     static PATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    lookup(&PATH, "keel", "KEEL_CLI_BIN")
+    lookup(&PATH, "keel", keel_artifacts::env::CLI_BIN)
 }
 
 fn lookup(

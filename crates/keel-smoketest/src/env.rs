@@ -1,23 +1,14 @@
-//! The environment a test runs in: which servers to use, where results go.
+//! The environment a test runs in: which servers to use, where results go. The variable names
+//! live in `keel_artifacts::env`, shared with the xtask that sets them.
 
 use std::path::PathBuf;
 
-use crate::errors::SmoketestError;
+use keel_artifacts::env::{
+    FRESH_SERVER, POOL_DIR, REMOTE_SERVER, RESULTS_DIR, SHARED_SERVER_LOGS, SHARED_SERVERS,
+    USE_SHARED_TARGET_DIR,
+};
 
-/// Remote mode: the URL of a server the run does not control.
-pub(crate) const REMOTE_SERVER: &str = "KEEL_REMOTE_SERVER";
-/// Shared local servers started by the xtask (comma-separated URLs).
-pub(crate) const SHARED_SERVERS: &str = "KEEL_SMOKETEST_SERVERS";
-/// Their log files, same order.
-pub(crate) const SHARED_SERVER_LOGS: &str = "KEEL_SMOKETEST_SERVER_LOGS";
-/// The cross-process database pool of the shared servers.
-pub(crate) const POOL_DIR: &str = "KEEL_SMOKETEST_POOL_DIR";
-/// Where each test writes its result record.
-pub(crate) const RESULTS_DIR: &str = "KEEL_SMOKETEST_RESULTS_DIR";
-/// Every test gets a fresh server process (the peer baseline of the benchmark).
-pub(crate) const FRESH_SERVER: &str = "KEEL_SMOKETEST_FRESH_SERVER";
-/// Shared (`true`, default) or isolated (`false`) target dir for `module_code()` builds.
-pub(crate) const USE_SHARED_TARGET_DIR: &str = "USE_SHARED_TARGET_DIR";
+use crate::errors::SmoketestError;
 
 /// The remote server, when the run is in remote mode.
 pub(crate) fn remote_server() -> Option<String> {

@@ -10,7 +10,8 @@ use crate::cli::CliOutput;
 pub enum SmoketestError {
     /// The workspace root could not be found.
     #[error(
-        "cannot find the Keel workspace root: set KEEL_WORKSPACE_ROOT or run from inside the workspace"
+        "cannot find the Keel workspace root: set {} or run from inside the workspace",
+        keel_artifacts::env::WORKSPACE_ROOT
     )]
     NoWorkspace,
     /// A built artifact is missing or stale.

@@ -1,0 +1,27 @@
+//! The environment variables between the xtask, the harness and whoever runs them: one set of
+//! names, so a typo is a compile error and not a variable nobody reads.
+
+/// Remote mode: the URL of a server the run does not control.
+pub const REMOTE_SERVER: &str = "KEEL_REMOTE_SERVER";
+/// Shared local servers started by the xtask (comma-separated URLs).
+pub const SHARED_SERVERS: &str = "KEEL_SMOKETEST_SERVERS";
+/// The log files of [`SHARED_SERVERS`], same order, comma-separated.
+pub const SHARED_SERVER_LOGS: &str = "KEEL_SMOKETEST_SERVER_LOGS";
+/// The cross-process database pool of the shared servers.
+pub const POOL_DIR: &str = "KEEL_SMOKETEST_POOL_DIR";
+/// Where each test writes its result record.
+pub const RESULTS_DIR: &str = "KEEL_SMOKETEST_RESULTS_DIR";
+/// Every test gets a fresh server process (the peer baseline of the benchmark).
+pub const FRESH_SERVER: &str = "KEEL_SMOKETEST_FRESH_SERVER";
+/// Shared (`true`, default) or isolated (`false`) target dir for `module_code()` builds.
+pub const USE_SHARED_TARGET_DIR: &str = "USE_SHARED_TARGET_DIR";
+/// The workspace root, when it cannot be found from the current directory or executable.
+pub const WORKSPACE_ROOT: &str = "KEEL_WORKSPACE_ROOT";
+/// Overrides the `keel-standalone` binary the manifest names.
+pub const STANDALONE_BIN: &str = "KEEL_STANDALONE_BIN";
+/// Overrides the `keel` binary the manifest names.
+pub const CLI_BIN: &str = "KEEL_CLI_BIN";
+
+/// The variables that name a run's servers; the xtask clears them before it sets its own.
+pub const SERVER_VARIABLES: &[&str] =
+    &[REMOTE_SERVER, SHARED_SERVERS, SHARED_SERVER_LOGS, POOL_DIR];
