@@ -19,6 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::log::{LogLevel, LogRecord};
 use crate::schema::ModuleSchema;
 
 /// Answer to `GET /v1/ping`.
@@ -109,34 +110,6 @@ pub struct SqlResult {
     pub changes: u64,
 }
 
-/// Log levels of module log records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    /// Something failed.
-    Error,
-    /// Something looks wrong.
-    Warn,
-    /// Normal operation.
-    Info,
-    /// Detail for debugging.
-    Debug,
-}
-
-/// One record of a module's log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogRecord {
-    /// Microseconds since the Unix epoch.
-    pub ts_micros: i64,
-    /// Level.
-    pub level: LogLevel,
-    /// Text.
-    pub message: String,
-    /// The reducer that wrote it, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reducer: Option<String>,
-}
-
 /// Answer to `GET /v1/databases/{name}/logs`, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogList {
@@ -219,6 +192,12 @@ pub enum ErrorKind {
     ReducerPanic,
     /// The reducer ran out of fuel; its transaction rolled back (422).
     OutOfFuel,
+    /// The reducer ran past its time limit; its transaction rolled back (422).
+    TimeLimit,
+    /// The caller sent too many requests of this kind; try again later (429).
+    TooManyRequests,
+    /// The server is busy or shutting down; try again later (503).
+    Unavailable,
     /// A bug or an I/O failure in the server (500).
     Internal,
 }
@@ -236,7 +215,12 @@ impl ErrorKind {
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::PayloadTooLarge => 413,
-            ErrorKind::ReducerError | ErrorKind::ReducerPanic | ErrorKind::OutOfFuel => 422,
+            ErrorKind::ReducerError
+            | ErrorKind::ReducerPanic
+            | ErrorKind::OutOfFuel
+            | ErrorKind::TimeLimit => 422,
+            ErrorKind::TooManyRequests => 429,
+            ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         }
     }

@@ -2,6 +2,7 @@
 //!
 //! - [`schema`]: the module schema a guest module describes and the host stores and serves.
 //! - [`http`]: request and response bodies of the `/v1` HTTP API.
+//! - [`log`]: module log records, as the host writes and the server stores and serves them.
 //! - [`abi`]: the contract between a wasm module and the host runtime.
 //! - [`names`]: validated database names.
 //! - [`ready`]: the ready line the server prints once it listens.
@@ -12,6 +13,7 @@
 
 pub mod abi;
 pub mod http;
+pub mod log;
 pub mod names;
 pub mod ready;
 pub mod schema;

@@ -266,6 +266,9 @@ mod tests {
             (ErrorKind::ReducerError, exit_code::REDUCER_FAILED),
             (ErrorKind::ReducerPanic, exit_code::REDUCER_FAILED),
             (ErrorKind::OutOfFuel, exit_code::REDUCER_FAILED),
+            (ErrorKind::TimeLimit, exit_code::REDUCER_FAILED),
+            (ErrorKind::TooManyRequests, exit_code::FAILURE),
+            (ErrorKind::Unavailable, exit_code::FAILURE),
             (ErrorKind::Internal, exit_code::FAILURE),
         ];
         for (kind, expected) in cases {

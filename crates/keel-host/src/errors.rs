@@ -101,6 +101,20 @@ pub enum CallError {
         /// Panic message or trap description.
         message: String,
     },
+    /// The reducer ran past its time limit (in wasm or in SQL, across all its statements).
+    #[error("reducer `{reducer}` ran past its time limit of {} ms and was stopped", limit.as_millis())]
+    TimeLimit {
+        /// Reducer name.
+        reducer: String,
+        /// The limit.
+        limit: std::time::Duration,
+    },
+    /// The server is shutting down and stopped the reducer.
+    #[error("reducer `{reducer}` was stopped: the server is shutting down")]
+    ShuttingDown {
+        /// Reducer name.
+        reducer: String,
+    },
     /// The reducer used all its fuel.
     #[error("reducer `{reducer}` ran out of fuel after {fuel} units and was stopped")]
     OutOfFuel {
@@ -130,7 +144,7 @@ pub enum SqlError {
 
 /// The SQLite file could not be opened or written.
 #[derive(Debug, thiserror::Error)]
-#[error("storage error in {}: {source}", path.display())]
+#[error("storage error in {}", path.display())]
 pub struct StorageError {
     pub(crate) path: PathBuf,
     #[source]

@@ -187,13 +187,23 @@ fn read(state: &GuardState, table_name: &str) -> Result<(), String> {
         Err(format!(
             "table `{table_name}` is private: only the database owner may read it"
         ))
-    } else {
-        // sqlite_sequence, dbstat, sqlite_stat1 and other engine tables reveal the size and
-        // shape of private tables.
+    } else if is_engine_table(&lower) {
+        // sqlite_sequence, dbstat, sqlite_stat1, pragma functions and other engine tables
+        // reveal the size and shape of private tables, or the server's files.
         Err(format!(
             "table `{table_name}` is not readable: only the module's public tables are"
         ))
+    } else {
+        // Not a table of this database at all (DDL is refused, so every table is the module's
+        // or the engine's): the name of a common table expression or subquery, whose rows
+        // come from tables checked on their own.
+        Ok(())
     }
+}
+
+/// Tables and table-valued functions of the engine itself.
+fn is_engine_table(lower: &str) -> bool {
+    lower.starts_with("sqlite_") || lower.starts_with("pragma_") || lower == "dbstat"
 }
 
 fn is_internal(table_name: &str) -> bool {

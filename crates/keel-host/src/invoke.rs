@@ -2,19 +2,27 @@
 //! `keel_call` with the ABI of `keel_api::abi`.
 //!
 //! Every call gets a fresh [`Store`] and instance, so a trap can never leave state behind for
-//! the next call and memory is bounded per call.
+//! the next call and memory is bounded per call. Fuel is handed out in slices; between two
+//! slices, and before every SQL statement the module runs, the call's deadline is checked, so
+//! the time limit holds for the whole call, in wasm code and across statements alike.
 
 use keel_api::abi;
-use keel_api::http::{LogLevel, LogRecord};
+use keel_api::log::{LogLevel, LogRecord};
 use rusqlite::Connection;
 use serde_json::Value;
 use wasmi::{
     Caller, Engine, Extern, Instance, Linker, Memory, Module, Store, StoreLimits,
-    StoreLimitsBuilder, TypedFunc,
+    StoreLimitsBuilder, TrapCode, TypedFunc, TypedResumableCall,
 };
 
 use crate::guard::Guard;
-use crate::storage::run_statement;
+use crate::sql::connection::Limits;
+use crate::sql::deadline::Deadline;
+use crate::sql::{Session, run_statement};
+
+/// Fuel handed to a call at a time; the deadline is checked between slices. About a
+/// millisecond of wasm in a release build.
+const FUEL_SLICE: u64 = 1_000_000;
 
 /// Longest log message kept; longer ones are cut.
 const MAX_LOG_MESSAGE: usize = 64 << 10;
@@ -33,7 +41,11 @@ pub(crate) struct HostState {
     limits: StoreLimits,
     /// The database connection, lent for the duration of a reducer call.
     pub(crate) connection: Option<Connection>,
-    pub(crate) guard: Option<Guard>,
+    database: Option<(Guard, Limits)>,
+    /// When the call must stop; checked between fuel slices and before each statement.
+    deadline: Option<Deadline>,
+    /// Set when the call was stopped at its deadline.
+    pub(crate) stopped_at_deadline: bool,
     result: Vec<u8>,
     returned: Option<Vec<u8>>,
     pub(crate) panic_message: Option<String>,
@@ -53,7 +65,9 @@ impl HostState {
                 .instances(1)
                 .build(),
             connection: None,
-            guard: None,
+            database: None,
+            deadline: None,
+            stopped_at_deadline: false,
             result: Vec::new(),
             returned: None,
             panic_message: None,
@@ -66,16 +80,19 @@ impl HostState {
         }
     }
 
-    /// Lends the database to the call.
+    /// Lends the database to the call, which must end by `deadline`.
     pub(crate) fn with_database(
         mut self,
         connection: Connection,
         guard: Guard,
+        limits: Limits,
+        deadline: Deadline,
         caller_identity: &str,
         reducer: &str,
     ) -> HostState {
         self.connection = Some(connection);
-        self.guard = Some(guard);
+        self.database = Some((guard, limits));
+        self.deadline = Some(deadline);
         self.caller_identity = caller_identity.to_owned();
         self.reducer = Some(reducer.to_owned());
         self
@@ -121,6 +138,15 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
              params_ptr: i32,
              params_len: i32|
              -> Result<i64, wasmi::Error> {
+                if caller
+                    .data()
+                    .deadline
+                    .as_ref()
+                    .is_some_and(Deadline::passed)
+                {
+                    caller.data_mut().stopped_at_deadline = true;
+                    return Err(wasmi::Error::new("stopped at the time limit"));
+                }
                 let sql = read_guest(&caller, sql_ptr, sql_len)?;
                 let params = read_guest(&caller, params_ptr, params_len)?;
                 let outcome = run_guest_sql(caller.data(), &sql, &params);
@@ -231,8 +257,16 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
 }
 
 fn run_guest_sql(state: &HostState, sql: &[u8], params: &[u8]) -> Result<Vec<u8>, String> {
-    let (Some(connection), Some(guard)) = (&state.connection, &state.guard) else {
+    let (Some(connection), Some((guard, limits)), Some(deadline)) =
+        (&state.connection, &state.database, &state.deadline)
+    else {
         return Err("SQL is only available inside reducers".to_owned());
+    };
+    let session = Session {
+        connection,
+        guard,
+        limits,
+        deadline,
     };
     let sql = std::str::from_utf8(sql).map_err(|_| "SQL text is not UTF-8".to_owned())?;
     let params: Vec<Value> = if params.is_empty() {
@@ -246,9 +280,13 @@ fn run_guest_sql(state: &HostState, sql: &[u8], params: &[u8]) -> Result<Vec<u8>
             _ => return Err("parameters must be a JSON array".to_owned()),
         }
     };
-    let result =
-        run_statement(connection, guard, sql, &params).map_err(|error| error.to_string())?;
-    Ok(serde_json::to_vec(&result).expect("SqlResult serializes"))
+    let rows = run_statement(session, sql, &params).map_err(|error| error.to_string())?;
+    let result = serde_json::json!({
+        "columns": rows.columns,
+        "rows": rows.rows,
+        "changes": rows.changes,
+    });
+    Ok(serde_json::to_vec(&result).expect("JSON serializes"))
 }
 
 fn memory(caller: &Caller<'_, HostState>) -> Result<Memory, wasmi::Error> {
@@ -298,6 +336,7 @@ impl Call {
     ) -> Result<Call, Box<(HostState, wasmi::Error)>> {
         let mut store = Store::new(module.engine(), state);
         store.limiter(|state| &mut state.limits);
+        // Start-up code (a start function) gets the whole budget; calls get slices.
         store
             .set_fuel(fuel_limit)
             .expect("fuel metering is enabled");
@@ -313,15 +352,15 @@ impl Call {
 
     /// Calls `keel_abi_version`.
     pub(crate) fn abi_version(&mut self) -> Result<i32, wasmi::Error> {
-        self.func::<(), i32>("keel_abi_version")?
-            .call(&mut self.store, ())
+        let abi_version = self.func::<(), i32>("keel_abi_version")?;
+        self.run(abi_version, ())
     }
 
     /// Calls `keel_describe`.
     pub(crate) fn describe(mut self) -> Outcome {
         let result = self
             .func::<(), i32>("keel_describe")
-            .and_then(|describe| describe.call(&mut self.store, ()));
+            .and_then(|describe| self.run(describe, ()));
         self.finish(result)
     }
 
@@ -331,10 +370,81 @@ impl Call {
             .pass(reducer.as_bytes())
             .and_then(|(name_ptr, name_len)| {
                 let (args_ptr, args_len) = self.pass(args)?;
-                self.func::<(i32, i32, i32, i32), i32>("keel_call")?
-                    .call(&mut self.store, (name_ptr, name_len, args_ptr, args_len))
+                let call = self.func::<(i32, i32, i32, i32), i32>("keel_call")?;
+                self.run(call, (name_ptr, name_len, args_ptr, args_len))
             });
         self.finish(result)
+    }
+
+    /// Runs `func` to its end, handing out fuel a slice at a time up to the call's budget, and
+    /// stopping it when the deadline passes between two slices.
+    fn run<Params: wasmi::WasmParams, Results: wasmi::WasmResults>(
+        &mut self,
+        func: TypedFunc<Params, Results>,
+        params: Params,
+    ) -> Result<Results, wasmi::Error> {
+        if self
+            .store
+            .data()
+            .deadline
+            .as_ref()
+            .is_some_and(Deadline::passed)
+        {
+            self.store.data_mut().stopped_at_deadline = true;
+            return Err(wasmi::Error::new("stopped at the time limit"));
+        }
+        let left = self.store.get_fuel().expect("fuel metering is enabled");
+        // Fuel beyond the slice is held back and handed out as the call goes on.
+        let mut held_back = left.saturating_sub(FUEL_SLICE);
+        self.store
+            .set_fuel(left - held_back)
+            .expect("fuel metering is enabled");
+        let mut call = func.call_resumable(&mut self.store, params);
+        loop {
+            match call? {
+                TypedResumableCall::Finished(results) => {
+                    self.give_back(held_back);
+                    return Ok(results);
+                }
+                TypedResumableCall::HostTrap(trap) => {
+                    self.give_back(held_back);
+                    return Err(wasmi::Error::new(trap.host_error().to_string()));
+                }
+                TypedResumableCall::OutOfFuel(out_of_fuel) => {
+                    if self
+                        .store
+                        .data()
+                        .deadline
+                        .as_ref()
+                        .is_some_and(Deadline::passed)
+                    {
+                        self.store.data_mut().stopped_at_deadline = true;
+                        self.give_back(held_back);
+                        return Err(wasmi::Error::new("stopped at the time limit"));
+                    }
+                    let current = self.store.get_fuel().expect("fuel metering is enabled");
+                    let needed = out_of_fuel.required_fuel().saturating_sub(current);
+                    if held_back == 0 || held_back < needed {
+                        return Err(TrapCode::OutOfFuel.into());
+                    }
+                    let slice = FUEL_SLICE.max(needed).min(held_back);
+                    held_back -= slice;
+                    self.store
+                        .set_fuel(current + slice)
+                        .expect("fuel metering is enabled");
+                    call = out_of_fuel.resume(&mut self.store);
+                }
+            }
+        }
+    }
+
+    /// Returns the fuel held back from a finished run, so the next run (and the fuel count)
+    /// sees the whole budget.
+    fn give_back(&mut self, held_back: u64) {
+        let current = self.store.get_fuel().expect("fuel metering is enabled");
+        self.store
+            .set_fuel(current + held_back)
+            .expect("fuel metering is enabled");
     }
 
     fn pass(&mut self, bytes: &[u8]) -> Result<(i32, i32), wasmi::Error> {

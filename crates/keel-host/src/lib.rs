@@ -11,18 +11,31 @@
 //! readers who are not the owner only see public tables. Reducers run with a fuel limit and a
 //! memory limit, and SQL with a time limit, so no module can hang or exhaust the server.
 
+//!
+//! The layers, each using only those before it: `guard` (the authorizer's policy) → `sql`
+//! (connections, limits, deadlines, running one statement) → `invoke` (host functions and one
+//! wasm call) → `runtime` (compiling and caching modules) → the database (`database.rs`, with
+//! `install.rs`, `reducer.rs` and `client_sql.rs`). Nothing here knows of HTTP.
+
+mod client_sql;
 mod config;
+mod database;
 mod errors;
 pub mod guard;
+mod install;
 mod invoke;
 pub mod migration;
+mod reducer;
 mod runtime;
-mod storage;
+mod sql;
 mod validate;
 mod values;
 
 pub use config::HostConfig;
+pub use database::Database;
 pub use errors::{CallError, ModuleError, PublishError, SqlError, StorageError};
 pub use guard::Access;
+pub use install::Installed;
+pub use reducer::CallStats;
 pub use runtime::{CompiledModule, Runtime};
-pub use storage::{Database, Installed};
+pub use sql::Rows;

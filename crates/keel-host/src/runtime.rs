@@ -10,12 +10,17 @@ use wasmi::{Config, Engine, Linker, Module};
 use crate::config::HostConfig;
 use crate::errors::ModuleError;
 use crate::invoke::{Call, HostState, linker};
+use crate::sql::deadline::StopFlag;
 use crate::validate::{check_imports_and_exports, check_schema};
 
 /// How many compiled modules the cache keeps.
 const CACHE_CAPACITY: usize = 256;
 /// How many bytes of wasm the cached modules may add up to.
 const CACHE_BYTES: usize = 128 << 20;
+/// Memory SQLite may use before it sheds cached pages.
+const SQLITE_SOFT_HEAP_BYTES: i64 = 256 << 20;
+/// Memory SQLite may never pass: allocations beyond fail the statement.
+const SQLITE_HARD_HEAP_BYTES: i64 = 1 << 30;
 
 /// Compiles, checks and caches modules; shared by every database of a server.
 pub struct Runtime {
@@ -23,6 +28,7 @@ pub struct Runtime {
     linker: Linker<HostState>,
     cache: Mutex<HashMap<String, Arc<CompiledModule>>>,
     config: HostConfig,
+    stop: StopFlag,
 }
 
 /// A module that passed every check, with its schema.
@@ -41,12 +47,30 @@ impl Runtime {
         wasm_config.consume_fuel(true);
         let engine = Engine::new(&wasm_config);
         let linker = linker(&engine);
+        // SQLite's own allocations, process-wide: caches shrink past the soft limit, and an
+        // allocation past the hard limit fails the statement instead of the machine.
+        // SAFETY: both only set a process-wide number.
+        unsafe {
+            rusqlite::ffi::sqlite3_soft_heap_limit64(SQLITE_SOFT_HEAP_BYTES);
+            rusqlite::ffi::sqlite3_hard_heap_limit64(SQLITE_HARD_HEAP_BYTES);
+        }
         Runtime {
             engine,
             linker,
             cache: Mutex::new(HashMap::new()),
             config,
+            stop: StopFlag::default(),
         }
+    }
+
+    /// Stops every statement and reducer call in progress, and every one started later: they
+    /// fail as interrupted. For shutting down.
+    pub fn stop_everything(&self) {
+        self.stop.raise();
+    }
+
+    pub(crate) fn stop_flag(&self) -> &StopFlag {
+        &self.stop
     }
 
     /// The limits in force.

@@ -118,6 +118,8 @@ impl From<CallError> for AppError {
             CallError::Reducer { .. } => ErrorKind::ReducerError,
             CallError::Panic { .. } => ErrorKind::ReducerPanic,
             CallError::OutOfFuel { .. } => ErrorKind::OutOfFuel,
+            CallError::TimeLimit { .. } => ErrorKind::TimeLimit,
+            CallError::ShuttingDown { .. } => ErrorKind::Unavailable,
             CallError::Storage(_) => return AppError::internal(error),
         };
         AppError::new(kind, error.to_string())

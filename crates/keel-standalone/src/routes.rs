@@ -255,7 +255,11 @@ async fn call(
             logs.push(error_record(&error.to_string()));
         }
         slot.logs.append(logs).map_err(AppError::internal)?;
-        Ok(Json(result?))
+        let stats = result?;
+        Ok(Json(CallResult {
+            fuel_used: stats.fuel_used,
+            duration_micros: stats.duration.as_micros() as u64,
+        }))
     })
     .await
 }
@@ -280,7 +284,12 @@ async fn sql(
         if let Err(error) = &result {
             tracing::info!(database = %name, %error, "SQL refused");
         }
-        Ok(Json(result?))
+        let rows = result?;
+        Ok(Json(SqlResult {
+            columns: rows.columns,
+            rows: rows.rows,
+            changes: rows.changes,
+        }))
     })
     .await
 }

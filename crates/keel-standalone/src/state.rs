@@ -295,10 +295,8 @@ impl AppState {
             if self.0.open_databases.load(Ordering::Relaxed) >= self.0.max_open_databases {
                 self.close_idle_databases(entry);
             }
-            let mut database = Database::open(
-                &entry.database_path(&self.0.data_dir),
-                self.runtime().config(),
-            )?;
+            let mut database =
+                Database::open(&entry.database_path(&self.0.data_dir), self.runtime())?;
             if let Some(hash) = database.installed_hash()? {
                 let wasm = std::fs::read(self.module_path(&hash)).map_err(AppError::internal)?;
                 database.set_module(Some(self.runtime().load(&wasm)?));

@@ -1,6 +1,8 @@
 //! Host-level tests: a tiny module written in WAT drives the runtime and storage directly.
 
-use keel_api::http::LogRecord;
+mod limits;
+
+use keel_api::log::LogRecord;
 use keel_host::{
     Access, CallError, Database, HostConfig, ModuleError, PublishError, Runtime, SqlError,
 };
@@ -8,7 +10,7 @@ use serde_json::json;
 
 /// Schema of the test module: a public table `t`, a private table `secret`, and reducers
 /// dispatched on their first letter.
-const SCHEMA: &str = r#"{"tables":[{"name":"t","public":true,"columns":[{"name":"id","type":"integer","primary_key":true,"auto_increment":true},{"name":"v","type":"integer"}]},{"name":"secret","public":false,"columns":[{"name":"s","type":"text","nullable":true}]}],"reducers":[{"name":"init","public":true,"args":[]},{"name":"add","public":true,"args":[]},{"name":"fail","public":true,"args":[]},{"name":"spin","public":true,"args":[]},{"name":"trap","public":true,"args":[]},{"name":"panic","public":true,"args":[]},{"name":"guarded","public":true,"args":[]},{"name":"owner_only","public":false,"args":[]},{"name":"typed","public":true,"args":[{"name":"n","type":{"integer":{"min":0,"max":255}}}]}]}"#;
+const SCHEMA: &str = r#"{"tables":[{"name":"t","public":true,"columns":[{"name":"id","type":"integer","primary_key":true,"auto_increment":true},{"name":"v","type":"integer"}]},{"name":"secret","public":false,"columns":[{"name":"s","type":"text","nullable":true}]}],"reducers":[{"name":"init","public":true,"args":[]},{"name":"add","public":true,"args":[]},{"name":"fail","public":true,"args":[]},{"name":"spin","public":true,"args":[]},{"name":"trap","public":true,"args":[]},{"name":"panic","public":true,"args":[]},{"name":"guarded","public":true,"args":[]},{"name":"owner_only","public":false,"args":[]},{"name":"typed","public":true,"args":[{"name":"n","type":{"integer":{"min":0,"max":255}}}]},{"name":"loop_sql","public":true,"args":[]}]}"#;
 
 fn module_wat(schema: &str, imports: &str) -> String {
     let schema_len = schema.len();
@@ -54,6 +56,9 @@ fn module_wat(schema: &str, imports: &str) -> String {
     ;; f: insert, then fail
     (if (i32.eq (local.get $first) (i32.const 102))
       (then (drop (call $insert)) (call $return_bytes (i32.const 64) (i32.const 9)) (return (i32.const 1))))
+    ;; l: run a cheap statement forever
+    (if (i32.eq (local.get $first) (i32.const 108))
+      (then (loop $again (drop (call $sql (i32.const 16) (i32.const 28) (i32.const 48) (i32.const 2))) (br $again))))
     ;; s: spin forever
     (if (i32.eq (local.get $first) (i32.const 115))
       (then (loop $forever (br $forever))))
@@ -96,7 +101,7 @@ fn config() -> HostConfig {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let runtime = Runtime::new(config());
-    let mut database = Database::open(&dir.path().join("db.sqlite"), runtime.config()).unwrap();
+    let mut database = Database::open(&dir.path().join("db.sqlite"), &runtime).unwrap();
     let module = runtime
         .load(&wat::parse_str(module_wat(SCHEMA, "")).unwrap())
         .unwrap();
@@ -324,7 +329,7 @@ fn runaway_sql_is_interrupted() {
         sql_time_limit: std::time::Duration::from_millis(200),
         ..config()
     });
-    let mut database = Database::open(&dir.path().join("db.sqlite"), runtime.config()).unwrap();
+    let mut database = Database::open(&dir.path().join("db.sqlite"), &runtime).unwrap();
     let query =
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
     let error = database.sql(query, &[], Access::Owner).unwrap_err();
@@ -444,7 +449,7 @@ fn committed_data_survives_reopening() {
         .load(&wat::parse_str(module_wat(SCHEMA, "")).unwrap())
         .unwrap();
     {
-        let mut database = Database::open(&path, runtime.config()).unwrap();
+        let mut database = Database::open(&path, &runtime).unwrap();
         database
             .install(&runtime, module.clone(), false, "owner", &mut Vec::new())
             .unwrap();
@@ -452,7 +457,7 @@ fn committed_data_survives_reopening() {
             .call(&runtime, "add", &json!([]), "owner", true, &mut Vec::new())
             .unwrap();
     }
-    let mut database = Database::open(&path, runtime.config()).unwrap();
+    let mut database = Database::open(&path, &runtime).unwrap();
     database.set_module(Some(module));
     let result = database
         .sql("SELECT count(*) FROM t", &[], Access::Owner)
