@@ -11,8 +11,8 @@
 use std::{fs, time::Instant};
 
 use anyhow::{Context, bail};
-use keel_artifacts::{TestStatus, env, smoketest_dir};
-use serde_json::{Value, json};
+use keel_artifacts::{BenchOverhead, Manifest, TestStatus, env, smoketest_dir};
+use serde::Serialize;
 use xshell::{Shell, cmd};
 
 use crate::{
@@ -80,47 +80,36 @@ impl flags::Bench {
             .map(|(label, _)| *label)
             .collect();
 
-        let suite_json = |report: &SuiteReport| {
-            json!({
-                "wall_ms": report.wall.as_secs_f64() * 1000.0,
-                "tests": report.summary.outcomes.len(),
-                "failed": report.summary.n_failed(),
-                "failed_tests": failed_tests(report),
-                "infrastructure_errors": report.infrastructure_errors,
-                "sum_of_test_durations_ms": report.summary.total_duration_ms(),
-                "module_builds_ms": report.builds.iter().map(|it| it.duration_ms).fold(0.0, |total, it| total + it),
-                "module_builds": report.builds.len(),
-            })
+        let bench = BenchReport {
+            failed_runs: failed_runs.iter().map(|it| (*it).to_owned()).collect(),
+            per_test_overhead: overhead,
+            suite: SuiteComparison {
+                ratio_j1_over_j16: ratio(wall_ms(&serial), wall_ms(&parallel)),
+                ratio_sum_of_durations_over_j16: ratio(
+                    parallel.summary.total_duration_ms(),
+                    wall_ms(&parallel),
+                ),
+                j16: SuiteRun::of(&parallel),
+                j1: SuiteRun::of(&serial),
+            },
+            module_builds: BuildComparison {
+                ratio_isolated_over_shared: ratio(
+                    builds_ms(&isolated_builds),
+                    builds_ms(&shared_builds),
+                ),
+                shared: SuiteRun::of(&shared_builds),
+                isolated: SuiteRun::of(&isolated_builds),
+            },
+            warm_noop_warmup: NoopWarmup {
+                wall_ms: noop_warmup_ms,
+                crates_compiled: noop_compiled,
+            },
+            peer_baseline: PeerBaseline {
+                ratio_fresh_over_shared: ratio(wall_ms(&fresh_servers), wall_ms(&parallel)),
+                fresh_server_per_test: SuiteRun::of(&fresh_servers),
+                shared_servers: SuiteRun::of(&parallel),
+            },
         };
-        let wall_ms = |report: &SuiteReport| report.wall.as_secs_f64() * 1000.0;
-        let builds_ms = |report: &SuiteReport| {
-            report
-                .builds
-                .iter()
-                .map(|it| it.duration_ms)
-                .fold(0.0, |total, it| total + it)
-        };
-        let bench = json!({
-            "failed_runs": failed_runs,
-            "per_test_overhead": overhead,
-            "suite": {
-                "j16": suite_json(&parallel),
-                "j1": suite_json(&serial),
-                "ratio_j1_over_j16": ratio(wall_ms(&serial), wall_ms(&parallel)),
-                "ratio_sum_of_durations_over_j16": ratio(parallel.summary.total_duration_ms(), wall_ms(&parallel)),
-            },
-            "module_builds": {
-                "shared": suite_json(&shared_builds),
-                "isolated": suite_json(&isolated_builds),
-                "ratio_isolated_over_shared": ratio(builds_ms(&isolated_builds), builds_ms(&shared_builds)),
-            },
-            "warm_noop_warmup": { "wall_ms": noop_warmup_ms, "crates_compiled": noop_compiled },
-            "peer_baseline": {
-                "fresh_server_per_test": suite_json(&fresh_servers),
-                "shared_servers": suite_json(&parallel),
-                "ratio_fresh_over_shared": ratio(wall_ms(&fresh_servers), wall_ms(&parallel)),
-            },
-        });
         let path = out_dir.join("bench.json");
         fs::create_dir_all(&out_dir).with_context(|| format!("create {}", out_dir.display()))?;
         fs::write(&path, serde_json::to_string_pretty(&bench)?)
@@ -142,6 +131,130 @@ impl flags::Bench {
         }
         Ok(())
     }
+}
+
+/// `target/smoketest/bench.json`: every measurement of one bench run, written and printed from this type.
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    /// Labels of the runs with failed tests or infrastructure errors.
+    failed_runs: Vec<String>,
+    per_test_overhead: OverheadReport,
+    suite: SuiteComparison,
+    module_builds: BuildComparison,
+    warm_noop_warmup: NoopWarmup,
+    peer_baseline: PeerBaseline,
+}
+
+/// The harness's `--keel-bench-overhead` samples, with the median and p95 of each sample list.
+#[derive(Debug, Serialize)]
+pub(crate) struct OverheadReport {
+    #[serde(flatten)]
+    raw: BenchOverhead,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    samples_ms_median: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    samples_ms_p95: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release_ms_median: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release_ms_p95: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    module_code_ms_median: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    module_code_ms_p95: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_start_ms_median: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_start_ms_p95: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SuiteComparison {
+    j16: SuiteRun,
+    j1: SuiteRun,
+    ratio_j1_over_j16: Option<f64>,
+    ratio_sum_of_durations_over_j16: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct BuildComparison {
+    shared: SuiteRun,
+    isolated: SuiteRun,
+    ratio_isolated_over_shared: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct NoopWarmup {
+    wall_ms: f64,
+    crates_compiled: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct PeerBaseline {
+    fresh_server_per_test: SuiteRun,
+    shared_servers: SuiteRun,
+    ratio_fresh_over_shared: Option<f64>,
+}
+
+/// One measured suite run.
+#[derive(Debug, Serialize)]
+struct SuiteRun {
+    wall_ms: f64,
+    tests: usize,
+    failed: usize,
+    failed_tests: Vec<String>,
+    infrastructure_errors: Vec<String>,
+    sum_of_test_durations_ms: f64,
+    module_builds_ms: f64,
+    module_builds: usize,
+}
+
+impl SuiteRun {
+    fn of(report: &SuiteReport) -> SuiteRun {
+        SuiteRun {
+            wall_ms: wall_ms(report),
+            tests: report.summary.outcomes.len(),
+            failed: report.summary.n_failed(),
+            failed_tests: failed_tests(report)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            infrastructure_errors: report.infrastructure_errors.clone(),
+            sum_of_test_durations_ms: report.summary.total_duration_ms(),
+            module_builds_ms: builds_ms(report),
+            module_builds: report.builds.len(),
+        }
+    }
+}
+
+impl OverheadReport {
+    pub(crate) fn new(raw: BenchOverhead) -> OverheadReport {
+        let median = |samples: &[f64]| statistic(samples, 50.0);
+        let p95 = |samples: &[f64]| statistic(samples, 95.0);
+        OverheadReport {
+            samples_ms_median: median(&raw.samples_ms),
+            samples_ms_p95: p95(&raw.samples_ms),
+            release_ms_median: median(&raw.release_ms),
+            release_ms_p95: p95(&raw.release_ms),
+            module_code_ms_median: median(&raw.module_code_ms),
+            module_code_ms_p95: p95(&raw.module_code_ms),
+            server_start_ms_median: median(&raw.server_start_ms),
+            server_start_ms_p95: p95(&raw.server_start_ms),
+            raw,
+        }
+    }
+}
+
+fn wall_ms(report: &SuiteReport) -> f64 {
+    report.wall.as_secs_f64() * 1000.0
+}
+
+fn builds_ms(report: &SuiteReport) -> f64 {
+    report
+        .builds
+        .iter()
+        .map(|it| it.duration_ms)
+        .fold(0.0, |total, it| total + it)
 }
 
 /// Names of the failed tests of a run.
@@ -179,9 +292,10 @@ fn measure_overhead(
     test_binary: &std::path::Path,
     samples: u32,
     out_dir: &std::path::Path,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<OverheadReport> {
     let root = project_root();
-    let binary = root.join("target/release/keel-standalone");
+    let manifest = Manifest::load(&root)?;
+    let binary = smoketest::fresh_binary(&root, &manifest, "keel-standalone")?;
     // Like a suite run: no pool or records left over from an earlier (perhaps interrupted) run.
     smoketest::prepare_run_dirs(out_dir)?;
     let results_dir = out_dir.join("bench-results");
@@ -201,28 +315,16 @@ fn measure_overhead(
         .env_remove(env::REMOTE_SERVER);
     let output = process::read(command)?;
     drop(servers);
-    let raw: Value =
+    let raw: BenchOverhead =
         serde_json::from_str(&output).context("parse the --keel-bench-overhead JSON")?;
-    Ok(with_statistics(raw))
+    Ok(OverheadReport::new(raw))
 }
 
-/// Adds `<key>_median` and `<key>_p95` next to each array of numbers in a JSON object.
-pub(crate) fn with_statistics(raw: Value) -> Value {
-    let Value::Object(map) = raw else { return raw };
-    let mut out = map.clone();
-    for (key, value) in &map {
-        let Some(items) = value.as_array() else {
-            continue;
-        };
-        let mut numbers: Vec<f64> = items.iter().filter_map(Value::as_f64).collect();
-        if numbers.is_empty() || numbers.len() != items.len() {
-            continue;
-        }
-        numbers.sort_by(f64::total_cmp);
-        out.insert(format!("{key}_median"), json!(percentile(&numbers, 50.0)));
-        out.insert(format!("{key}_p95"), json!(percentile(&numbers, 95.0)));
-    }
-    Value::Object(out)
+/// The nearest-rank `percent` percentile of `samples`; none for no samples.
+fn statistic(samples: &[f64], percent: f64) -> Option<f64> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    (!sorted.is_empty()).then(|| percentile(&sorted, percent))
 }
 
 /// Nearest-rank percentile of sorted, non-empty `numbers`.
@@ -235,79 +337,94 @@ fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
     (denominator > 0.0).then(|| numerator / denominator)
 }
 
-fn print_table(bench: &Value) {
-    let row = |label: &str, value: &Value| {
-        let text = match (value.as_u64(), value.as_f64()) {
-            (Some(integer), _) => integer.to_string(),
-            (None, Some(number)) => format!("{number:.2}"),
-            (None, None) => value.to_string(),
+/// A table cell: integers as they are, other numbers with two decimals, a missing one as `null`.
+enum Cell {
+    Count(u64),
+    Number(Option<f64>),
+}
+
+fn print_table(bench: &BenchReport) {
+    let row = |label: &str, cell: Cell| {
+        let text = match cell {
+            Cell::Count(count) => count.to_string(),
+            Cell::Number(Some(number)) => format!("{number:.2}"),
+            Cell::Number(None) => "null".to_owned(),
         };
         eprintln!("{label:<48} {text:>12}");
     };
+    let number = |value: f64| Cell::Number(Some(value));
     eprintln!("\n{:<48} {:>12}", "benchmark", "value");
-    let overhead = &bench["per_test_overhead"];
+    let overhead = &bench.per_test_overhead;
     row(
         "per-test overhead median (ms)",
-        &overhead["samples_ms_median"],
+        Cell::Number(overhead.samples_ms_median),
     );
-    row("per-test overhead p95 (ms)", &overhead["samples_ms_p95"]);
-    if let Value::Object(map) = overhead {
-        for (key, value) in map {
-            if key.ends_with("_median") && key != "samples_ms_median" {
-                row(&format!("{key} (ms)"), value);
-            }
+    row(
+        "per-test overhead p95 (ms)",
+        Cell::Number(overhead.samples_ms_p95),
+    );
+    for (key, median) in [
+        ("module_code_ms_median", overhead.module_code_ms_median),
+        ("release_ms_median", overhead.release_ms_median),
+        ("server_start_ms_median", overhead.server_start_ms_median),
+    ] {
+        if median.is_some() {
+            row(&format!("{key} (ms)"), Cell::Number(median));
         }
     }
     row(
         "reducer calls per second, one client",
-        &overhead["calls_per_second"],
+        number(overhead.raw.calls_per_second),
     );
-    row("suite wall -j16 (ms)", &bench["suite"]["j16"]["wall_ms"]);
-    row("suite wall -j1 (ms)", &bench["suite"]["j1"]["wall_ms"]);
+    let suite = &bench.suite;
+    row("suite wall -j16 (ms)", number(suite.j16.wall_ms));
+    row("suite wall -j1 (ms)", number(suite.j1.wall_ms));
     row(
         "sum of test durations at -j16 (ms)",
-        &bench["suite"]["j16"]["sum_of_test_durations_ms"],
+        number(suite.j16.sum_of_test_durations_ms),
     );
     row(
         "sum of test durations at -j1 (ms)",
-        &bench["suite"]["j1"]["sum_of_test_durations_ms"],
+        number(suite.j1.sum_of_test_durations_ms),
     );
-    row("ratio -j1 / -j16", &bench["suite"]["ratio_j1_over_j16"]);
+    row("ratio -j1 / -j16", Cell::Number(suite.ratio_j1_over_j16));
     row(
         "ratio sum of durations / -j16",
-        &bench["suite"]["ratio_sum_of_durations_over_j16"],
+        Cell::Number(suite.ratio_sum_of_durations_over_j16),
     );
+    let builds = &bench.module_builds;
     row(
         "module builds shared (ms)",
-        &bench["module_builds"]["shared"]["module_builds_ms"],
+        number(builds.shared.module_builds_ms),
     );
     row(
         "module builds isolated (ms)",
-        &bench["module_builds"]["isolated"]["module_builds_ms"],
+        number(builds.isolated.module_builds_ms),
     );
     row(
         "ratio isolated / shared",
-        &bench["module_builds"]["ratio_isolated_over_shared"],
+        Cell::Number(builds.ratio_isolated_over_shared),
     );
     row(
         "warm no-op warmup (ms)",
-        &bench["warm_noop_warmup"]["wall_ms"],
+        number(bench.warm_noop_warmup.wall_ms),
     );
     row(
         "warm no-op warmup crates compiled",
-        &bench["warm_noop_warmup"]["crates_compiled"],
+        Cell::Count(bench.warm_noop_warmup.crates_compiled.into()),
     );
+    let peer = &bench.peer_baseline;
     row(
         "suite, fresh server per test (ms)",
-        &bench["peer_baseline"]["fresh_server_per_test"]["wall_ms"],
+        number(peer.fresh_server_per_test.wall_ms),
     );
     row(
         "suite, shared servers (ms)",
-        &bench["peer_baseline"]["shared_servers"]["wall_ms"],
+        number(peer.shared_servers.wall_ms),
     );
     row(
         "ratio fresh / shared",
-        &bench["peer_baseline"]["ratio_fresh_over_shared"],
+        Cell::Number(peer.ratio_fresh_over_shared),
     );
 }
 
@@ -316,14 +433,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statistics_are_added_to_number_arrays() {
-        let raw =
-            json!({"samples_ms": [5.0, 1.0, 3.0, 2.0, 4.0], "module_code_ms": [10.0], "note": "x"});
-        let out = with_statistics(raw);
-        assert_eq!(out["samples_ms_median"], json!(3.0));
-        assert_eq!(out["samples_ms_p95"], json!(5.0));
-        assert_eq!(out["module_code_ms_median"], json!(10.0));
-        assert!(out.get("note_median").is_none());
+    fn statistics_are_added_to_every_sample_list() {
+        let raw = BenchOverhead {
+            iterations: 5,
+            samples_ms: vec![5.0, 1.0, 3.0, 2.0, 4.0],
+            release_ms: Vec::new(),
+            module_code_ms: vec![10.0],
+            server_start_ms: vec![2.0, 4.0],
+            calls_per_second: 100.0,
+            shared_target_dir: true,
+        };
+        let report = OverheadReport::new(raw);
+        assert_eq!(report.samples_ms_median, Some(3.0));
+        assert_eq!(report.samples_ms_p95, Some(5.0));
+        assert_eq!(report.module_code_ms_median, Some(10.0));
+        assert_eq!(report.release_ms_median, None);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["samples_ms_median"], 3.0);
+        assert_eq!(json["server_start_ms_p95"], 4.0);
+        assert_eq!(json["calls_per_second"], 100.0);
+        assert!(json.get("release_ms_median").is_none(), "{json}");
     }
 
     #[test]

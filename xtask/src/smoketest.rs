@@ -334,7 +334,11 @@ fn list_selected(
 }
 
 /// The absolute path of binary `name` from the manifest, if it is fresh.
-fn fresh_binary(root: &Path, manifest: &Manifest, name: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn fresh_binary(
+    root: &Path,
+    manifest: &Manifest,
+    name: &str,
+) -> anyhow::Result<PathBuf> {
     let Some(artifact) = manifest.binaries.get(name) else {
         bail!("the artifact manifest has no binary {name}; run `cargo xtask warmup`");
     };

@@ -13,7 +13,7 @@
 //! - `root`: finding the workspace root and the well-known paths under `target/`.
 //! - `hashing`: [`hash_inputs`] and [`hash_file`].
 //! - `manifest`: [`Manifest`], [`Artifact`] and freshness checks.
-//! - `records`: [`TestRecord`], [`ModuleBuildRecord`], [`TestMeta`], [`BuildTiming`].
+//! - `records`: [`TestRecord`], [`ModuleBuildRecord`], [`TestMeta`], [`BuildTiming`], [`BenchOverhead`].
 //! - `errors`: [`ManifestError`] and [`Staleness`].
 
 #![warn(missing_docs)]
@@ -29,5 +29,7 @@ mod root;
 pub use errors::{ManifestError, Staleness};
 pub use hashing::{hash_file, hash_inputs};
 pub use manifest::{Artifact, MANIFEST_VERSION, Manifest};
-pub use records::{BuildTiming, ModuleBuildRecord, TestMeta, TestRecord, TestStatus};
+pub use records::{
+    BenchOverhead, BuildTiming, ModuleBuildRecord, TestMeta, TestRecord, TestStatus,
+};
 pub use root::{module_wasm_path, smoketest_dir, workspace_root};

@@ -66,6 +66,25 @@ pub struct TestMeta {
     pub tags: Vec<String>,
 }
 
+/// What `smoketests --keel-bench-overhead N` prints (one JSON object) for `cargo xtask bench`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchOverhead {
+    /// How many samples were asked for.
+    pub iterations: usize,
+    /// Per-test overhead: acquire database and identity, publish the precompiled `counter`, first call.
+    pub samples_ms: Vec<f64>,
+    /// Releasing the test's database afterwards (wipe and return it to the pool).
+    pub release_ms: Vec<f64>,
+    /// The same module built with `module_code()` and called once.
+    pub module_code_ms: Vec<f64>,
+    /// Start-to-ready of a fresh server process.
+    pub server_start_ms: Vec<f64>,
+    /// One client's sequential reducer calls per second.
+    pub calls_per_second: f64,
+    /// Whether the `module_code()` build used the shared target dir.
+    pub shared_target_dir: bool,
+}
+
 /// One warmup step, written to `target/smoketest/build-timings.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuildTiming {

@@ -13,7 +13,7 @@ use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use keel_artifacts::{TestMeta, TestRecord, TestStatus};
+use keel_artifacts::{BenchOverhead, TestMeta, TestRecord, TestStatus};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::env;
@@ -73,11 +73,13 @@ pub fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(position) = args.iter().position(|arg| arg == "--keel-bench-overhead") {
-        let iterations = args
-            .get(position + 1)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(50);
-        return bench_overhead(iterations);
+        return match sample_count(args.get(position + 1).map(String::as_str)) {
+            Ok(iterations) => bench_overhead(iterations),
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::FAILURE
+            }
+        };
     }
     install_interrupt_handler();
     let arguments = Arguments::from_args();
@@ -174,6 +176,16 @@ fn install_interrupt_handler() {
 /// How long children get to exit after SIGTERM when the test binary is interrupted.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 
+/// The `N` of `--keel-bench-overhead N`: a positive number, no default.
+fn sample_count(arg: Option<&str>) -> Result<usize, String> {
+    match arg.map(str::parse::<usize>) {
+        Some(Ok(count)) if count > 0 => Ok(count),
+        _ => Err(format!(
+            "--keel-bench-overhead takes the number of samples (a positive integer), got {arg:?}"
+        )),
+    }
+}
+
 /// Measures the per-test overhead: acquire a database and identity, publish the precompiled
 /// `counter`, make the first call (then release, timed apart); then one client's sequential
 /// reducer calls per second, the start-to-ready time of a fresh server, and the same module
@@ -182,9 +194,9 @@ fn bench_overhead(iterations: usize) -> ExitCode {
     install_interrupt_handler();
     let scope = Scope::new("bench::overhead");
     let _entered = Scope::enter(scope.clone());
-    let mut samples_ms = Vec::with_capacity(iterations);
-    let mut release_ms = Vec::with_capacity(iterations);
-    let result = (|| -> anyhow::Result<serde_json::Value> {
+    let result = (|| -> anyhow::Result<BenchOverhead> {
+        let mut samples_ms = Vec::with_capacity(iterations);
+        let mut release_ms = Vec::with_capacity(iterations);
         // The first iteration starts the server when none was handed over; it is not a sample.
         drop(Smoketest::builder().precompiled_module("counter").build()?);
         for _ in 0..iterations {
@@ -225,27 +237,44 @@ fn bench_overhead(iterations: usize) -> ExitCode {
         t.call("increment", serde_json::json!([1]))?;
         let module_code_ms = started.elapsed().as_secs_f64() * 1000.0;
         drop(t);
-        Ok(serde_json::json!({
-            "iterations": iterations,
-            "samples_ms": samples_ms,
-            "release_ms": release_ms,
-            "module_code_ms": [module_code_ms],
-            "server_start_ms": server_start_ms,
-            "calls_per_second": calls_per_second,
-            "shared_target_dir": env::use_shared_target_dir(),
-        }))
+        Ok(BenchOverhead {
+            iterations,
+            samples_ms,
+            release_ms,
+            module_code_ms: vec![module_code_ms],
+            server_start_ms,
+            calls_per_second,
+            shared_target_dir: env::use_shared_target_dir(),
+        })
     })();
     stop_process_server();
     let failure = result.as_ref().err().map(|error| format!("{error:?}"));
     let _ = scope.finish(failure.as_deref());
     match result {
-        Ok(json) => {
-            println!("{json}");
+        Ok(overhead) => {
+            println!(
+                "{}",
+                serde_json::to_string(&overhead).expect("the overhead serializes")
+            );
             ExitCode::SUCCESS
         }
         Err(error) => {
             eprintln!("error: bench failed: {error:?}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sample_count_is_a_positive_number_without_default() {
+        assert_eq!(sample_count(Some("20")), Ok(20));
+        for bad in [None, Some(""), Some("many"), Some("0"), Some("-3")] {
+            let message = sample_count(bad).unwrap_err();
+            assert!(message.contains("number of samples"), "{message}");
         }
     }
 }
