@@ -1,6 +1,5 @@
 //! Running the real `keel` binary with a test's own config file.
 
-use std::fmt;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -9,46 +8,11 @@ use std::time::Duration;
 use keel_process::GroupChild;
 
 use crate::binaries;
+use crate::cli_output::CliOutput;
 use crate::errors::SmoketestError;
 
 /// The longest one CLI command may run (builds excepted).
 const CLI_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// What a CLI command did. `Debug` prints everything, so a failed assertion explains itself.
-#[derive(Clone, PartialEq, Eq)]
-pub struct CliOutput {
-    /// The command line, for messages.
-    pub command: String,
-    /// Exit code; `None` when killed by a signal or timed out.
-    pub code: Option<i32>,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
-
-impl CliOutput {
-    /// Whether the command exited with 0.
-    pub fn success(&self) -> bool {
-        self.code == Some(0)
-    }
-}
-
-impl fmt::Debug for CliOutput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "$ {}", self.command)?;
-        writeln!(
-            f,
-            "exit code: {}",
-            self.code.map_or_else(
-                || "none (killed or timed out)".to_owned(),
-                |code| code.to_string()
-            )
-        )?;
-        writeln!(f, "--- stdout\n{}", self.stdout.trim_end())?;
-        write!(f, "--- stderr\n{}", self.stderr.trim_end())
-    }
-}
 
 /// Runs `keel --config-path CONFIG ARGS...`.
 pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, SmoketestError> {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::CliOutput;
+use crate::cli_output::CliOutput;
 
 /// Something the harness could not do.
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,7 @@
 
 mod binaries;
 mod cli;
+mod cli_output;
 mod env;
 mod errors;
 mod journal;
@@ -37,7 +38,7 @@ mod smoketest;
 mod temp;
 mod wait;
 
-pub use cli::CliOutput;
+pub use cli_output::CliOutput;
 pub use env::is_remote;
 pub use errors::SmoketestError;
 pub use smoketest::{Identity, Smoketest, SmoketestBuilder};

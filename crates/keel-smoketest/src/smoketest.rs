@@ -10,7 +10,8 @@ use keel_api::http::{CallResult, DatabaseInfo, LogRecord, PublishResult, SqlResu
 use keel_client::Client;
 use serde_json::Value;
 
-use crate::cli::{self, CliOutput};
+use crate::cli;
+use crate::cli_output::CliOutput;
 use crate::env;
 use crate::errors::SmoketestError;
 use crate::journal::Scope;
