@@ -1,30 +1,24 @@
-//! Atomic file writes: write a sibling temp file, then rename it over the target.
+//! Atomic file writes: a temp file beside the target, renamed over it (`tempfile`).
 
-use std::{
-    fs, io,
-    path::Path,
-    sync::atomic::{AtomicU64, Ordering},
-};
+use std::{fs, io, io::Write, os::unix::fs::PermissionsExt, path::Path};
 
 /// Writes `contents` to `path` so that readers see either the old file or the whole new one.
 ///
-/// The parent directory is created when missing.
-/// The temp file is hidden (leading dot) so directory readers skip it.
+/// The parent directory is created when missing. The temp file is hidden (leading dot) so
+/// directory readers skip it, and removed if anything fails. The file is world-readable, as
+/// records and the manifest hold nothing secret.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     fs::create_dir_all(dir)?;
-    let file_name = path
-        .file_name()
-        .and_then(|it| it.to_str())
-        .unwrap_or("file");
-    let temp_path = dir.join(format!(
-        ".{file_name}.tmp-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    fs::write(&temp_path, contents)?;
-    fs::rename(&temp_path, path).inspect_err(|_| {
-        let _ = fs::remove_file(&temp_path);
-    })
+    let mut file = tempfile::Builder::new()
+        .prefix(".")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)?;
+    file.write_all(contents)?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }

@@ -66,18 +66,11 @@ impl Config {
         {
             std::fs::create_dir_all(parent).map_err(write_error)?;
         }
-        let mut temp_name = path
-            .file_name()
-            .map(OsString::from)
-            .unwrap_or_else(|| "config.toml".into());
-        temp_name.push(format!(".tmp-{}", std::process::id()));
-        let temp_path = path.with_file_name(temp_name);
-        let written = write_private(&temp_path, text.as_bytes())
-            .and_then(|()| std::fs::rename(&temp_path, path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp_path);
-        }
-        written.map_err(write_error)
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        write_private(dir, path, text.as_bytes()).map_err(write_error)
     }
 
     /// The config path when `--config-path` is not given: `$KEEL_CONFIG` if set, else
@@ -114,26 +107,17 @@ fn default_path_from(
     }
 }
 
-/// Creates `path` (replacing a stale one) with owner-only permissions and writes `bytes`.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let mut file = options.open(path)?;
-        // `mode` only applies to new files; a leftover temp file keeps its old mode otherwise.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let mut file = options.open(path)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    }
+/// Writes `bytes` to a temp file in `dir`, readable by its owner only (`tempfile` creates it
+/// with mode 0600), flushes it to disk and renames it over `path`; on failure the temp file goes.
+fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = tempfile::Builder::new()
+        .prefix(".config")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -45,6 +45,9 @@ pub enum SmoketestError {
         #[source]
         source: Box<keel_process::ServerStartError>,
     },
+    /// The test's CLI config could not be written.
+    #[error(transparent)]
+    CliConfig(#[from] keel_cli::ConfigError),
     /// A child process (CLI, cargo) could not be started.
     #[error(transparent)]
     Spawn(#[from] keel_process::SpawnError),

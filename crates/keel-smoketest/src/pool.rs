@@ -9,7 +9,8 @@
 //! this process the pool is a list in memory.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
@@ -93,16 +94,31 @@ impl Pool {
                 .push(database),
             Pool::Directory(dir) => {
                 let available = dir.join("available");
-                let _ = std::fs::create_dir_all(&available);
-                let tmp = dir.join(format!("{}.tmp", database.name));
                 let json = serde_json::to_vec(&database).expect("pool entries serialize");
-                if std::fs::write(&tmp, json).is_ok() {
-                    let _ =
-                        std::fs::rename(&tmp, available.join(format!("{}.json", database.name)));
-                }
+                // A database that cannot be pooled is only a little slower to replace.
+                let _ = std::fs::create_dir_all(&available).and_then(|()| {
+                    write_entry(
+                        dir,
+                        &available.join(format!("{}.json", database.name)),
+                        &json,
+                    )
+                });
             }
         }
     }
+}
+
+/// Writes an entry so that takers see all of it or nothing: a temp file beside `available/`,
+/// renamed into it. The entry holds a token, so it is readable by its owner only (`tempfile`
+/// creates files with mode 0600), like the CLI's config.
+fn write_entry(dir: &Path, path: &Path, json: &[u8]) -> std::io::Result<()> {
+    let mut file = tempfile::Builder::new()
+        .prefix(".entry")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    file.write_all(json)?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -128,6 +144,22 @@ mod tests {
         let second = pool.take().unwrap();
         assert_ne!(first.name, second.name);
         assert!(pool.take().is_none());
+    }
+
+    #[test]
+    fn pool_entries_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pool = Pool::Directory(dir.path().to_owned());
+        pool.give(entry("a"));
+        let path = dir.path().join("available").join("a.json");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp file left"
+        );
     }
 
     #[test]

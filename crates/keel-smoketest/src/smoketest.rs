@@ -1,7 +1,5 @@
 //! [`Smoketest`]: one test's isolated view of a Keel server, and its builder.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -320,24 +318,14 @@ impl Smoketest {
             .scope
             .temp_dir()?
             .join(format!("cli-{}", random_suffix()));
-        std::fs::create_dir_all(&dir)
-            .map_err(SmoketestError::io(format!("create {}", dir.display())))?;
         let path = dir.join("config.toml");
-        let contents = format!(
-            "server = {:?}\nidentity = {:?}\ntoken = {:?}\n",
-            self.client.base_url(),
-            self.identity,
-            self.client.token().unwrap_or_default()
-        );
-        // The file holds a token: readable by its owner only, as the CLI writes it.
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(SmoketestError::io(format!("create {}", path.display())))?;
-        file.write_all(contents.as_bytes())
-            .map_err(SmoketestError::io(format!("write {}", path.display())))?;
+        // Written by the CLI's own code: the same format, and readable by its owner only.
+        let config = keel_cli::Config {
+            server: Some(self.client.base_url().to_owned()),
+            identity: Some(self.identity.clone()),
+            token: self.client.token().map(str::to_owned),
+        };
+        config.save(&path)?;
         *config_path = Some(path.clone());
         Ok(path)
     }

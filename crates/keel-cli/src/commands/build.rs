@@ -4,12 +4,12 @@
 //! Cargo's rendered diagnostics go straight to stderr; its JSON messages on stdout tell which
 //! artifacts it built, so no target-directory layout is guessed.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use cargo_metadata::{CrateType, Message};
 use keel_cli::{BuildError, CliError};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::commands::Doing;
 use crate::flags::BuildArgs;
@@ -59,9 +59,10 @@ fn build(module_dir: &Path) -> Result<PathBuf, BuildError> {
         })?;
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut artifacts = Vec::new();
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.map_err(BuildError::ReadOutput)?;
-        artifacts.extend(wasm_artifacts(&line));
+    for message in Message::parse_stream(std::io::BufReader::new(stdout)) {
+        if let Message::CompilerArtifact(artifact) = message.map_err(BuildError::ReadOutput)? {
+            artifacts.extend(wasm_artifacts(artifact));
+        }
     }
     let status = child.wait().map_err(BuildError::ReadOutput)?;
     if !status.success() {
@@ -70,34 +71,21 @@ fn build(module_dir: &Path) -> Result<PathBuf, BuildError> {
     choose_artifact(artifacts, module_dir)
 }
 
-/// The cdylib `.wasm` files of one `compiler-artifact` message; nothing for other lines.
-fn wasm_artifacts(line: &str) -> Vec<Artifact> {
-    let Ok(message) = serde_json::from_str::<Value>(line) else {
-        return Vec::new();
-    };
-    if message["reason"] != "compiler-artifact" {
-        return Vec::new();
-    }
-    let is_cdylib = |field: &str| {
-        message["target"][field]
-            .as_array()
-            .is_some_and(|kinds| kinds.iter().any(|kind| kind == "cdylib"))
-    };
-    if !is_cdylib("kind") && !is_cdylib("crate_types") {
+/// The `.wasm` files of one `compiler-artifact` message, if its target is a cdylib.
+fn wasm_artifacts(artifact: cargo_metadata::Artifact) -> Vec<Artifact> {
+    let is_cdylib =
+        artifact.target.is_cdylib() || artifact.target.crate_types.contains(&CrateType::CDyLib);
+    if !is_cdylib {
         return Vec::new();
     }
-    let manifest_path = PathBuf::from(message["manifest_path"].as_str().unwrap_or_default());
-    let filenames = message["filenames"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    filenames
-        .iter()
-        .filter_map(Value::as_str)
-        .filter(|file| file.ends_with(".wasm"))
+    let manifest_path = artifact.manifest_path.into_std_path_buf();
+    artifact
+        .filenames
+        .into_iter()
+        .filter(|file| file.extension() == Some("wasm"))
         .map(|file| Artifact {
             manifest_path: manifest_path.clone(),
-            wasm: PathBuf::from(file),
+            wasm: file.into_std_path_buf(),
         })
         .collect()
 }
@@ -132,15 +120,43 @@ fn choose_artifact(mut artifacts: Vec<Artifact>, module_dir: &Path) -> Result<Pa
 mod tests {
     use super::*;
 
+    /// The `compiler-artifact` message cargo prints for a target of `kind`.
     fn message(kind: &str, manifest: &str, files: &[&str]) -> String {
         json!({
             "reason": "compiler-artifact",
+            "package_id": "path+file:///m#0.1.0",
             "manifest_path": manifest,
-            "target": { "kind": [kind], "crate_types": [kind], "name": "m" },
+            "target": {
+                "kind": [kind],
+                "crate_types": [kind],
+                "name": "m",
+                "src_path": "/m/src/lib.rs",
+                "edition": "2024",
+                "doc": true,
+                "doctest": false,
+                "test": true
+            },
+            "profile": {
+                "opt_level": "s",
+                "debuginfo": 0,
+                "debug_assertions": false,
+                "overflow_checks": false,
+                "test": false
+            },
+            "features": [],
             "filenames": files,
+            "executable": null,
             "fresh": true,
         })
         .to_string()
+    }
+
+    /// The wasm artifacts of one line of cargo's output.
+    fn wasm_artifacts(line: &str) -> Vec<Artifact> {
+        match serde_json::from_str::<Message>(line) {
+            Ok(Message::CompilerArtifact(artifact)) => super::wasm_artifacts(artifact),
+            _ => Vec::new(),
+        }
     }
 
     #[test]
