@@ -11,13 +11,13 @@
 use std::{fs, time::Instant};
 
 use anyhow::{Context, bail};
-use keel_artifacts::{BenchOverhead, Manifest, TestStatus, env, smoketest_dir};
+use keel_artifacts::{BenchOverhead, Manifest, env, smoketest_dir};
 use serde::Serialize;
 use xshell::{Shell, cmd};
 
 use crate::{
     flags, process, project_root,
-    smoketest::{self, SharedServers, SuiteReport},
+    smoketest::{self, SharedServers, SuiteReport, TestStatus},
     warmup::{self, WarmupPlan},
 };
 

@@ -29,14 +29,9 @@ pub(crate) enum Command {
     Tidy(Tidy),
 }
 
-/// Flags of `cargo xtask warmup`.
+/// Flags of `cargo xtask warmup`: none; it builds the same artifacts for every kind of run.
 #[derive(Debug, Args)]
-pub(crate) struct Warmup {
-    /// Whether runtime module builds share target/smoketest-modules (accepted for symmetry with
-    /// `smoketest`; warmup builds the same artifacts either way).
-    #[arg(long, env = "USE_SHARED_TARGET_DIR", default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
-    pub(crate) shared_target_dir: bool,
-}
+pub(crate) struct Warmup {}
 
 /// Flags of `cargo xtask smoketest`.
 #[derive(Debug, Args, Clone)]
@@ -204,9 +199,9 @@ mod tests {
     }
 
     #[test]
-    fn warmup_takes_a_boolean() {
-        assert!(parse(&["warmup", "--shared-target-dir", "maybe"]).is_err());
-        assert!(parse(&["warmup", "--shared-target-dir", "false"]).is_ok());
+    fn warmup_takes_no_flags() {
+        assert!(parse(&["warmup"]).is_ok());
+        assert!(parse(&["warmup", "--shared-target-dir", "false"]).is_err());
     }
 
     #[test]

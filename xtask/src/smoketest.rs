@@ -20,8 +20,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use keel_artifacts::{
-    BuildTiming, Manifest, ModuleBuildRecord, TestMeta, TestRecord, TestStatus, env as keel_env,
-    smoketest_dir,
+    BuildTiming, Manifest, ModuleBuildRecord, TestMeta, TestRecord, env as keel_env, smoketest_dir,
 };
 use xshell::{Shell, cmd};
 
@@ -29,7 +28,7 @@ pub(crate) use self::{
     lock::RunLock,
     runner::{RunOptions, test_invocations},
     servers::SharedServers,
-    summary::{RunKind, Summary, summarize},
+    summary::{RunKind, Summary, TestStatus, summarize},
 };
 use crate::{
     cargo,

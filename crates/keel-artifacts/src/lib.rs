@@ -29,7 +29,5 @@ mod root;
 pub use errors::{ManifestError, Staleness};
 pub use hashing::{hash_file, hash_inputs};
 pub use manifest::{Artifact, MANIFEST_VERSION, Manifest};
-pub use records::{
-    BenchOverhead, BuildTiming, ModuleBuildRecord, TestMeta, TestRecord, TestStatus,
-};
+pub use records::{BenchOverhead, BuildTiming, ModuleBuildRecord, TestMeta, TestRecord};
 pub use root::{module_wasm_path, smoketest_dir, workspace_root};

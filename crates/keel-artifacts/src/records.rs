@@ -11,31 +11,19 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::{atomic::write_atomic, smoketest_dir};
 
-/// The outcome of one smoketest, written by the harness into `KEEL_SMOKETEST_RESULTS_DIR`.
+/// The outcome of one smoketest that ran, written by the harness into the results dir
+/// ([`crate::env::RESULTS_DIR`]).
+///
+/// Only tests that ran leave a record: a skipped test (local-only in remote mode) is known to the
+/// xtask from [`TestMeta`] and the binary's `--list`, so there is no skip record to drift from them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestRecord {
     /// The full test name as libtest-mimic and nextest print it.
     pub name: String,
-    /// Passed, failed or skipped.
-    pub status: TestStatus,
     /// Wall time of the test body.
     pub duration_ms: f64,
-    /// The failure message, for failed tests.
-    pub message: Option<String>,
-    /// Why the test was skipped, for skipped tests.
-    pub skip_reason: Option<String>,
-}
-
-/// How a test ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TestStatus {
-    /// The test ran and succeeded.
-    Passed,
-    /// The test ran and failed.
-    Failed,
-    /// The test did not run; `skip_reason` says why.
-    Skipped,
+    /// Why the test failed; none when it passed.
+    pub failure: Option<String>,
 }
 
 /// One runtime module build (`module_code()`), written into `<results dir>/builds`.
@@ -62,8 +50,6 @@ pub struct TestMeta {
     pub name: String,
     /// The reason the test needs a local server, when it does.
     pub local_only: Option<String>,
-    /// Free-form tags such as `module_code`.
-    pub tags: Vec<String>,
 }
 
 /// What `smoketests --keel-bench-overhead N` prints (one JSON object) for `cargo xtask bench`.
@@ -99,6 +85,11 @@ pub struct BuildTiming {
 }
 
 impl TestRecord {
+    /// Whether the test passed.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+
     /// Writes the record into `dir` (created if needed), in a file named after the test, atomically.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
         let file_name = format!("{}-{}.json", sanitize(&self.name), short_hash(&self.name));
@@ -222,51 +213,43 @@ fn read_json_files<T: DeserializeOwned>(dir: &Path) -> io::Result<Vec<T>> {
 mod tests {
     use super::*;
 
-    fn record(name: &str, status: TestStatus) -> TestRecord {
+    fn record(name: &str, failure: Option<&str>) -> TestRecord {
         TestRecord {
             name: name.to_owned(),
-            status,
             duration_ms: 1.5,
-            message: None,
-            skip_reason: None,
+            failure: failure.map(str::to_owned),
         }
     }
 
     #[test]
     fn test_records_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let passed = record("sql::select_works", TestStatus::Passed);
-        let skipped = TestRecord {
-            skip_reason: Some("needs a local server".to_owned()),
-            ..record("restart::keeps_data", TestStatus::Skipped)
-        };
+        let passed = record("sql::select_works", None);
+        let failed = record("restart::keeps_data", Some("expected 1, got 0"));
         passed.write(dir.path()).unwrap();
-        skipped.write(dir.path()).unwrap();
+        failed.write(dir.path()).unwrap();
         let mut records = TestRecord::read_all(dir.path()).unwrap();
         records.sort_by(|a, b| a.name.cmp(&b.name));
-        assert_eq!(records, vec![skipped, passed]);
+        assert_eq!(records, vec![failed.clone(), passed.clone()]);
+        assert!(passed.passed() && !failed.passed());
     }
 
     #[test]
     fn names_that_sanitize_alike_do_not_collide() {
         let dir = tempfile::tempdir().unwrap();
-        record("a::b", TestStatus::Passed)
-            .write(dir.path())
-            .unwrap();
-        record("a__b", TestStatus::Failed)
-            .write(dir.path())
-            .unwrap();
+        record("a::b", None).write(dir.path()).unwrap();
+        record("a__b", Some("x")).write(dir.path()).unwrap();
         assert_eq!(TestRecord::read_all(dir.path()).unwrap().len(), 2);
     }
 
     #[test]
     fn rewriting_a_record_replaces_it() {
         let dir = tempfile::tempdir().unwrap();
-        record("a", TestStatus::Failed).write(dir.path()).unwrap();
-        record("a", TestStatus::Passed).write(dir.path()).unwrap();
+        record("a", Some("x")).write(dir.path()).unwrap();
+        record("a", None).write(dir.path()).unwrap();
         assert_eq!(
             TestRecord::read_all(dir.path()).unwrap(),
-            vec![record("a", TestStatus::Passed)]
+            vec![record("a", None)]
         );
     }
 
@@ -292,18 +275,12 @@ mod tests {
         };
         build.write(dir.path()).unwrap();
         build.write(dir.path()).unwrap();
-        record("a", TestStatus::Passed).write(dir.path()).unwrap();
+        record("a", None).write(dir.path()).unwrap();
         assert_eq!(
             ModuleBuildRecord::read_all(dir.path()).unwrap(),
             vec![build.clone(), build]
         );
         assert_eq!(TestRecord::read_all(dir.path()).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn status_is_lowercase_json() {
-        let json = serde_json::to_string(&record("a", TestStatus::Skipped)).unwrap();
-        assert!(json.contains(r#""status":"skipped""#), "{json}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use keel_artifacts::{BenchOverhead, TestMeta, TestRecord, TestStatus};
+use keel_artifacts::{BenchOverhead, TestMeta, TestRecord};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::env;
@@ -63,7 +63,6 @@ pub fn main() -> ExitCode {
             .map(|case| TestMeta {
                 name: case.full_name(),
                 local_only: case.local_only.map(str::to_owned),
-                tags: case.tags.iter().map(|tag| (*tag).to_owned()).collect(),
             })
             .collect();
         println!(
@@ -124,14 +123,8 @@ fn run_case(case: &TestCase) -> Result<(), Failed> {
     if let Some(dir) = env::results_dir() {
         let record = TestRecord {
             name,
-            status: if failure.is_some() {
-                TestStatus::Failed
-            } else {
-                TestStatus::Passed
-            },
             duration_ms,
-            message: failure,
-            skip_reason: None,
+            failure,
         };
         let _ = record.write(&dir);
     }

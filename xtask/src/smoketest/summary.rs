@@ -8,9 +8,21 @@
 use std::{collections::BTreeSet, fmt::Write as _, fs, path::Path, time::Duration};
 
 use anyhow::Context;
-use keel_artifacts::{BuildTiming, ModuleBuildRecord, TestMeta, TestRecord, TestStatus};
+use keel_artifacts::{BuildTiming, ModuleBuildRecord, TestMeta, TestRecord};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
+
+/// How a selected test ended: from its record if it ran, else from its metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TestStatus {
+    /// It ran and succeeded.
+    Passed,
+    /// It ran and failed, or left no record.
+    Failed,
+    /// It did not run (local-only in remote mode); the detail says why.
+    Skipped,
+}
 
 /// One test's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,12 +71,13 @@ pub(crate) fn summarize(
     let mut outcomes: Vec<Outcome> = records
         .into_iter()
         .map(|record| Outcome {
-            detail: match record.status {
-                TestStatus::Skipped => record.skip_reason.or(record.message),
-                _ => record.message,
+            status: if record.passed() {
+                TestStatus::Passed
+            } else {
+                TestStatus::Failed
             },
+            detail: record.failure,
             name: record.name,
-            status: record.status,
             duration_ms: Some(record.duration_ms),
         })
         .collect();
@@ -328,10 +341,8 @@ mod tests {
     fn record(name: &str, status: TestStatus, duration_ms: f64) -> TestRecord {
         TestRecord {
             name: name.to_owned(),
-            status,
             duration_ms,
-            message: (status == TestStatus::Failed).then(|| "assertion failed".to_owned()),
-            skip_reason: None,
+            failure: (status == TestStatus::Failed).then(|| "assertion failed".to_owned()),
         }
     }
 
@@ -339,7 +350,6 @@ mod tests {
         TestMeta {
             name: name.to_owned(),
             local_only: local_only.map(str::to_owned),
-            tags: Vec::new(),
         }
     }
 
@@ -490,7 +500,7 @@ mod tests {
         assert_eq!(headline(""), "");
         let dir = tempfile::tempdir().unwrap();
         let mut failed = record("cli::publish", TestStatus::Failed, 5.0);
-        failed.message = Some("the CLI command failed:\nCliOutput { status: 2 }".to_owned());
+        failed.failure = Some("the CLI command failed:\nCliOutput { status: 2 }".to_owned());
         failed.write(dir.path()).unwrap();
         let summary = summarize(
             None,
