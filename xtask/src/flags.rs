@@ -27,6 +27,8 @@ pub(crate) enum Command {
     Bench(Bench),
     /// Check the tree's hygiene rules (module docs, whitespace, no shell strings, ...).
     Tidy(Tidy),
+    /// Run the reliability scenarios against fresh servers and write target/smoketest/stress.json.
+    Stress(Stress),
 }
 
 /// Flags of `cargo xtask warmup`: none; it builds the same artifacts for every kind of run.
@@ -85,6 +87,29 @@ pub(crate) struct Bench {
 /// Flags of `cargo xtask tidy`.
 #[derive(Debug, Args)]
 pub(crate) struct Tidy {}
+
+/// Flags of `cargo xtask stress`.
+#[derive(Debug, Args)]
+pub(crate) struct Stress {
+    /// Run only this scenario (repeatable); without it, all of them.
+    #[arg(long = "scenario", value_name = "NAME", value_enum)]
+    pub(crate) scenarios: Vec<crate::stress::Scenario>,
+    /// Seconds of the timed scenarios (`race`, the load of `sigterm-under-load`).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub(crate) seconds: u64,
+    /// `--sql-time-limit-ms` of the servers in the SQL scenarios (readers get a fifth of it).
+    #[arg(long, default_value_t = 2000, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub(crate) sql_time_limit_ms: u64,
+    /// Anonymous connections of `anonymous-bodies`.
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) connections: u32,
+    /// Idle connections of `idle-connections`.
+    #[arg(long, default_value_t = 5000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    pub(crate) idle_connections: u32,
+    /// Do not build; use the artifacts of the last warmup, with a warning where they are stale.
+    #[arg(long)]
+    pub(crate) no_build: bool,
+}
 
 /// Where the tests run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +227,36 @@ mod tests {
     fn warmup_takes_no_flags() {
         assert!(parse(&["warmup"]).is_ok());
         assert!(parse(&["warmup", "--shared-target-dir", "false"]).is_err());
+    }
+
+    #[test]
+    fn stress_scenarios_are_named_and_deduplicated() {
+        use crate::stress::Scenario;
+        let Some(Command::Stress(flags)) = parse(&["stress"]).unwrap().command else {
+            panic!("not a stress command")
+        };
+        assert_eq!(flags.selection().len(), 7);
+        assert_eq!(
+            (flags.seconds, flags.connections, flags.idle_connections),
+            (5, 256, 5000)
+        );
+        let Some(Command::Stress(flags)) = parse(&[
+            "stress",
+            "--scenario",
+            "log-flood",
+            "--scenario",
+            "race",
+            "--scenario",
+            "race",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not a stress command")
+        };
+        assert_eq!(flags.selection(), [Scenario::Race, Scenario::LogFlood]);
+        assert!(parse(&["stress", "--scenario", "everything"]).is_err());
+        assert!(parse(&["stress", "--connections", "1001"]).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! `warmup` builds the server, the CLI, the precompiled modules and the smoketests binary and records them
 //! in `target/smoketest/manifest.json`; `smoketest` starts shared servers and runs the suite; `qa` is what
-//! CI runs; `bench` measures the machinery; `tidy` checks the tree. Each task lives in its own module,
+//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `tidy` checks the tree. Each task lives in its own module,
 //! next to nothing but its flags (`flags.rs`); `main` only dispatches.
 
 mod bench;
@@ -11,6 +11,7 @@ mod process;
 mod progress;
 mod qa;
 mod smoketest;
+mod stress;
 mod tidy;
 mod warmup;
 
@@ -59,6 +60,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Qa(it) => it.run(&sh),
         Command::Bench(it) => it.run(&sh),
         Command::Tidy(it) => it.run(&sh),
+        Command::Stress(it) => it.run(&sh),
     }
 }
 
