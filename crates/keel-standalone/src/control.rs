@@ -71,22 +71,22 @@ impl Control {
         Ok(())
     }
 
-    pub(crate) fn delete_database(&self, name: &str) -> rusqlite::Result<()> {
+    /// Removes the database with this id (never whichever database has a name now).
+    pub(crate) fn delete_database(&self, id: &str) -> rusqlite::Result<()> {
         self.connection
-            .execute("DELETE FROM databases WHERE name = ?1", [name])?;
+            .execute("DELETE FROM databases WHERE id = ?1", [id])?;
         Ok(())
     }
 
-    pub(crate) fn rename_database(
-        &self,
-        old: &str,
-        new: &str,
-        owner: &str,
-    ) -> rusqlite::Result<()> {
-        self.connection.execute(
-            "UPDATE databases SET name = ?2, owner = ?3 WHERE name = ?1",
-            [old, new, owner],
+    /// Renames the database with this id and sets its owner.
+    pub(crate) fn rename_database(&self, id: &str, new: &str, owner: &str) -> rusqlite::Result<()> {
+        let changed = self.connection.execute(
+            "UPDATE databases SET name = ?2, owner = ?3 WHERE id = ?1",
+            [id, new, owner],
         )?;
+        if changed != 1 {
+            return Err(rusqlite::Error::QueryReturnedNoRows);
+        }
         Ok(())
     }
 }

@@ -6,8 +6,10 @@
 
 mod api_error;
 mod auth;
+mod connections;
 mod control;
 mod flags;
+mod limits;
 mod logs;
 mod routes;
 mod shutdown;
@@ -15,6 +17,7 @@ mod state;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -35,32 +38,62 @@ fn main() -> ExitCode {
     }
 }
 
+/// Stack of every thread that compiles or runs modules and SQL: wasmi's compiler and
+/// SQLite's parser recurse, and an overflow aborts every database at once (an instrumented
+/// build overflows tokio's default 2 MiB on a plain publish).
+const THREAD_STACK_BYTES: usize = 16 << 20;
+/// File handles kept for the server itself (logs, modules, control.sqlite, the listener)
+/// beyond the three each open database holds.
+const RESERVED_FILE_HANDLES: usize = 128;
+/// How long blocking work may still run when the server has stopped serving.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(200);
+
 fn run(flags: flags::Flags) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
         .build()
         .context("start the async runtime")?;
-    runtime.block_on(serve(flags))
+    let result = runtime.block_on(serve(flags));
+    // A statement stopped at shutdown may still be unwinding on a blocking thread: its
+    // transaction rolls back whether or not the process waits for it.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }
 
-/// Raises the soft limit of open files to the hard limit: every open database holds three.
-fn raise_open_file_limit() {
+/// Raises the soft limit of open files to the hard limit, and returns the limit.
+fn raise_open_file_limit() -> usize {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
     unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+            }
         }
     }
+    usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
+}
+
+/// The connection cap: what `--max-connections` says, or the open-file limit less what the
+/// databases and the server itself need.
+fn max_connections(flags: &flags::Flags, open_file_limit: usize) -> usize {
+    if flags.max_connections > 0 {
+        return flags.max_connections;
+    }
+    let reserved = 3 * flags.max_open_databases + RESERVED_FILE_HANDLES;
+    open_file_limit.saturating_sub(reserved).max(16)
 }
 
 async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
-    raise_open_file_limit();
+    let open_file_limit = raise_open_file_limit();
     let state = state::AppState::open(&flags)
         .with_context(|| format!("open data dir {}", flags.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(&flags.listen)
@@ -79,10 +112,18 @@ async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
     }
     tracing::info!(%addr, data_dir = %flags.data_dir.display(), "keel-standalone ready");
     let app = routes::router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown::signal(flags.exit_on_stdin_close))
-        .await
-        .context("serve HTTP")?;
+    let limits = connections::ConnectionLimits {
+        max_connections: max_connections(&flags, open_file_limit),
+        header_timeout: Duration::from_secs(flags.header_timeout_secs.max(1)),
+    };
+    connections::serve(
+        listener,
+        app,
+        limits,
+        shutdown::signal(flags.exit_on_stdin_close),
+        || state.runtime().stop_everything(),
+    )
+    .await;
     tracing::info!("shut down");
     Ok(())
 }

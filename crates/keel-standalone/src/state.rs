@@ -2,9 +2,16 @@
 //!
 //! Each database has its own mutex, so calls to one database are serialised while databases
 //! run in parallel. Database files are opened on first use.
+//!
+//! Name → database transitions (create, delete, rename, give away) happen with the database's
+//! slot locked, then the directory's map and `control.sqlite` changed together, by the entry's
+//! id: whatever the interleaving, a request only ever changes the database it locked, and
+//! every operation re-checks, under the lock, that the entry still has the name it was asked
+//! for and is not deleted. Ownership is checked under the same lock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -15,8 +22,14 @@ use keel_host::{Database, HostConfig, Runtime};
 
 use crate::api_error::{AppError, AppResult};
 use crate::control::{Control, DatabaseRow};
-use crate::flags::Flags;
+use crate::flags::{self, Flags};
+use crate::limits::{BodyBudget, IdentityRate, RateLimitedLog};
 use crate::logs::LogStore;
+
+/// Server-log lines a second for failures of identities other than a database's owner.
+const OTHERS_FAILURES_PER_SECOND: u32 = 20;
+/// How often a lookup by name is retried when the entry found lost the name meanwhile.
+const LOOKUP_ATTEMPTS: usize = 8;
 
 /// Shared server state; cheap to clone.
 #[derive(Clone)]
@@ -29,7 +42,12 @@ pub(crate) struct Inner {
     identities: RwLock<HashMap<String, blake3::Hash>>,
     databases: RwLock<HashMap<String, Arc<DatabaseEntry>>>,
     pub(crate) max_body_bytes: usize,
+    body_timeout: std::time::Duration,
+    body_budget: BodyBudget,
+    identity_rate: IdentityRate,
+    others_failures: RateLimitedLog,
     max_open_databases: usize,
+    max_databases_per_identity: usize,
     open_databases: AtomicUsize,
     /// Ticks on every database use; orders databases by recency.
     clock: AtomicU64,
@@ -40,6 +58,8 @@ pub(crate) struct Inner {
 /// One database of the directory.
 pub(crate) struct DatabaseEntry {
     pub(crate) id: String,
+    /// Its name in the directory; changes only under the slot lock (see `rename_database`).
+    name: RwLock<String>,
     /// Changes only when the owner gives the database away (see `rename_database`).
     owner: RwLock<String>,
     /// Tick of the server clock at the last use, for closing idle databases.
@@ -76,9 +96,10 @@ impl AppState {
             .into_iter()
             .filter_map(|(id, hash)| blake3::Hash::from_hex(&hash).ok().map(|hash| (id, hash)))
             .collect();
-        let databases = control
-            .databases()
-            .context("read the database directory")?
+        let rows = control.databases().context("read the database directory")?;
+        let known_ids: HashSet<String> = rows.iter().map(|row| row.id.clone()).collect();
+        remove_orphaned_files(data_dir, &known_ids).context("remove orphaned database files")?;
+        let databases = rows
             .into_iter()
             .map(|row| {
                 (
@@ -91,7 +112,7 @@ impl AppState {
             fuel_per_call: flags.fuel_per_call,
             max_memory_bytes: flags.max_memory_mib << 20,
             sql_time_limit: std::time::Duration::from_millis(flags.sql_time_limit_ms),
-            sync_full: flags.sync == "full",
+            sync_full: flags.sync == flags::Sync::Full,
         };
         Ok(AppState(Arc::new(Inner {
             data_dir: data_dir.clone(),
@@ -100,7 +121,14 @@ impl AppState {
             identities: RwLock::new(identities),
             databases: RwLock::new(databases),
             max_body_bytes: flags.max_body_mib << 20,
+            body_timeout: std::time::Duration::from_secs(flags.body_timeout_secs.max(1)),
+            body_budget: BodyBudget::new(
+                (flags.max_buffered_body_mib << 20).max(flags.max_body_mib << 20),
+            ),
+            identity_rate: IdentityRate::new(flags.max_new_identities_per_minute),
+            others_failures: RateLimitedLog::new(OTHERS_FAILURES_PER_SECOND),
             max_open_databases: flags.max_open_databases.max(1),
+            max_databases_per_identity: flags.max_databases_per_identity,
             open_databases: AtomicUsize::new(0),
             clock: AtomicU64::new(1),
             _lock: lock,
@@ -140,7 +168,7 @@ impl AppState {
         Ok(())
     }
 
-    /// The database called `name`.
+    /// The database called `name`, as the directory has it now.
     pub(crate) fn database(&self, name: &str) -> AppResult<Arc<DatabaseEntry>> {
         self.read_databases()
             .get(name)
@@ -148,20 +176,57 @@ impl AppState {
             .ok_or_else(|| AppError::not_found(name))
     }
 
-    /// The database called `name`, created for `owner` if it does not exist.
-    pub(crate) fn database_or_create(
+    /// Runs `work` with the database called `name` locked and open.
+    pub(crate) fn with_database<T>(
+        &self,
+        name: &str,
+        work: impl FnOnce(&Arc<DatabaseEntry>, &mut Slot) -> AppResult<T>,
+    ) -> AppResult<T> {
+        // The entry found may lose its name (a rename, a delete) before its lock is held: then
+        // the name is looked up again.
+        for _ in 0..LOOKUP_ATTEMPTS {
+            let entry = self.database(name)?;
+            let mut slot = entry.lock_slot();
+            if !entry.is_named(name, &slot) {
+                continue;
+            }
+            self.open_database(&entry, &mut slot)?;
+            return work(&entry, &mut slot);
+        }
+        Err(AppError::not_found(name))
+    }
+
+    /// Runs `work` with the database called `name` locked and open, created for `owner`
+    /// first when the name is free; `work` learns whether this call created it.
+    pub(crate) fn with_database_or_create<T>(
         &self,
         name: &str,
         owner: &str,
-    ) -> AppResult<(Arc<DatabaseEntry>, bool)> {
-        let mut databases = self
-            .0
-            .databases
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        work: impl FnOnce(&Arc<DatabaseEntry>, &mut Slot, bool) -> AppResult<T>,
+    ) -> AppResult<T> {
+        for _ in 0..LOOKUP_ATTEMPTS {
+            let (entry, created) = self.database_or_create(name, owner)?;
+            let mut slot = entry.lock_slot();
+            if !entry.is_named(name, &slot) {
+                continue;
+            }
+            self.open_database(&entry, &mut slot)?;
+            return work(&entry, &mut slot, created);
+        }
+        Err(AppError::new(
+            ErrorKind::Conflict,
+            format!("database `{name}` is being created and deleted by other requests"),
+        )
+        .with_hint("try again"))
+    }
+
+    /// The database called `name`, created for `owner` if the name is free.
+    fn database_or_create(&self, name: &str, owner: &str) -> AppResult<(Arc<DatabaseEntry>, bool)> {
+        let mut databases = self.write_databases();
         if let Some(entry) = databases.get(name) {
             return Ok((entry.clone(), false));
         }
+        self.check_quota(&databases, owner)?;
         let row = DatabaseRow {
             name: name.to_owned(),
             id: crate::auth::random_hex(12),
@@ -175,24 +240,57 @@ impl AppState {
         Ok((entry, true))
     }
 
-    /// Removes `name` from the directory (the caller deletes the files).
-    pub(crate) fn forget_database(&self, name: &str) -> AppResult<()> {
-        let mut databases = self
-            .0
-            .databases
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.lock_control()
-            .delete_database(name)
-            .map_err(AppError::internal)?;
-        databases.remove(name);
+    /// Refuses a new database for `owner` past `--max-databases-per-identity`.
+    fn check_quota(
+        &self,
+        databases: &HashMap<String, Arc<DatabaseEntry>>,
+        owner: &str,
+    ) -> AppResult<()> {
+        let owned = databases
+            .values()
+            .filter(|entry| entry.is_owned_by(owner))
+            .count();
+        if owned >= self.0.max_databases_per_identity {
+            return Err(AppError::new(
+                ErrorKind::Forbidden,
+                format!(
+                    "identity `{owner}` already owns {owned} databases, the most this server allows"
+                ),
+            )
+            .with_hint("delete a database first (the limit is keel-standalone's --max-databases-per-identity)"));
+        }
         Ok(())
     }
 
-    /// Gives database `old` the name `new` and, when asked, to the identity `new_owner`.
+    /// Deletes the database whose slot the caller holds: out of the directory (by id), its
+    /// file closed and removed, its log cleared. Requests waiting for the slot then find it
+    /// deleted.
+    pub(crate) fn remove_database(&self, entry: &DatabaseEntry, slot: &mut Slot) -> AppResult<()> {
+        {
+            let mut databases = self.write_databases();
+            self.lock_control()
+                .delete_database(&entry.id)
+                .map_err(AppError::internal)?;
+            let name = entry.name();
+            if databases
+                .get(&name)
+                .is_some_and(|found| found.id == entry.id)
+            {
+                databases.remove(&name);
+            }
+        }
+        slot.deleted = true;
+        self.close(slot);
+        slot.logs.clear().map_err(AppError::internal)?;
+        remove_database_files(&entry.database_path(&self.0.data_dir));
+        Ok(())
+    }
+
+    /// Gives the database whose slot the caller holds the name `new` and, when asked, to the
+    /// identity `new_owner` (within that identity's quota).
     pub(crate) fn rename_database(
         &self,
-        old: &str,
+        entry: &DatabaseEntry,
         new: &str,
         new_owner: Option<&str>,
     ) -> AppResult<()> {
@@ -209,31 +307,28 @@ impl AppState {
                 format!("no identity `{owner}` to give the database to"),
             ));
         }
-        let mut databases = self
-            .0
-            .databases
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut databases = self.write_databases();
+        let old = entry.name();
         if old != new && databases.contains_key(new) {
             return Err(AppError::new(
                 ErrorKind::Conflict,
                 format!("a database named `{new}` already exists"),
             ));
         }
-        let entry = databases
-            .get(old)
-            .cloned()
-            .ok_or_else(|| AppError::not_found(old))?;
         let owner = new_owner.map_or_else(|| entry.owner(), str::to_owned);
+        if !entry.is_owned_by(&owner) {
+            self.check_quota(&databases, &owner)?;
+        }
         self.lock_control()
-            .rename_database(old, new, &owner)
+            .rename_database(&entry.id, new, &owner)
             .map_err(AppError::internal)?;
-        *entry
-            .owner
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = owner;
-        databases.remove(old);
-        databases.insert(new.to_owned(), entry);
+        let moved = databases
+            .remove(&old)
+            .filter(|found| found.id == entry.id)
+            .ok_or_else(|| AppError::internal(format!("database {} lost its name", entry.id)))?;
+        *write(&entry.owner) = owner;
+        *write(&entry.name) = new.to_owned();
+        databases.insert(new.to_owned(), moved);
         Ok(())
     }
 
@@ -257,36 +352,48 @@ impl AppState {
         self.0.max_body_bytes
     }
 
+    /// How long a client has to send a request body.
+    pub(crate) fn body_timeout(&self) -> std::time::Duration {
+        self.0.body_timeout
+    }
+
+    /// Memory for request bodies, over all requests.
+    pub(crate) fn body_budget(&self) -> &BodyBudget {
+        &self.0.body_budget
+    }
+
+    /// New identities per client address.
+    pub(crate) fn identity_rate(&self) -> &IdentityRate {
+        &self.0.identity_rate
+    }
+
+    /// The server-log lines for failures of identities other than a database's owner.
+    pub(crate) fn others_failures(&self) -> &RateLimitedLog {
+        &self.0.others_failures
+    }
+
     /// Stores module bytes under their hash, so databases can reload them after a restart.
     pub(crate) fn store_module(&self, hash: &str, wasm: &[u8]) -> AppResult<()> {
         let path = self.module_path(hash);
         if path.exists() {
             return Ok(());
         }
-        let tmp = path.with_extension(format!("tmp-{}", crate::auth::random_hex(4)));
-        std::fs::write(&tmp, wasm)
-            .and_then(|()| File::open(&tmp)?.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(AppError::internal)
+        let dir = path.parent().expect("module files live in a directory");
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(AppError::internal)?;
+        file.write_all(wasm)
+            .and_then(|()| file.as_file().sync_all())
+            .map_err(AppError::internal)?;
+        file.persist(&path)
+            .map_err(|error| AppError::internal(error.error))?;
+        Ok(())
     }
 
     fn module_path(&self, hash: &str) -> PathBuf {
         self.0.data_dir.join("modules").join(format!("{hash}.wasm"))
     }
 
-    /// Locks a database and opens its file (and reloads its module) on first use.
-    pub(crate) fn lock<'a>(
-        &self,
-        name: &str,
-        entry: &'a DatabaseEntry,
-    ) -> AppResult<MutexGuard<'a, Slot>> {
-        let mut slot = entry
-            .slot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if slot.deleted {
-            return Err(AppError::not_found(name));
-        }
+    /// Opens the database of a locked slot (and reloads its module) if it is not open.
+    fn open_database(&self, entry: &DatabaseEntry, slot: &mut Slot) -> AppResult<()> {
         entry.last_used.store(
             self.0.clock.fetch_add(1, Ordering::Relaxed),
             Ordering::Relaxed,
@@ -303,29 +410,6 @@ impl AppState {
             }
             slot.database = Some(database);
             self.0.open_databases.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(slot)
-    }
-
-    /// Deletes database `name`: out of the directory, its file closed and removed, its log
-    /// cleared. A request still holding the entry then finds it deleted.
-    pub(crate) fn remove_database(&self, name: &str, entry: &DatabaseEntry) -> AppResult<()> {
-        let mut slot = entry
-            .slot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.forget_database(name)?;
-        slot.deleted = true;
-        self.close(&mut slot);
-        slot.logs.clear().map_err(AppError::internal)?;
-        let path = entry.database_path(&self.0.data_dir);
-        for suffix in ["", "-wal", "-shm"] {
-            let file = PathBuf::from(format!("{}{suffix}", path.display()));
-            if let Err(error) = std::fs::remove_file(&file)
-                && error.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(file = %file.display(), %error, "could not remove a database file");
-            }
         }
         Ok(())
     }
@@ -371,6 +455,15 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn write_databases(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<DatabaseEntry>>> {
+        self.0
+            .databases
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn lock_control(&self) -> MutexGuard<'_, Control> {
         self.0
             .control
@@ -381,9 +474,10 @@ impl AppState {
 
 impl DatabaseEntry {
     fn new(data_dir: &Path, row: DatabaseRow) -> DatabaseEntry {
-        let logs = LogStore::new(data_dir.join("logs").join(format!("{}.jsonl", row.id)));
+        let logs = LogStore::new(log_path(data_dir, &row.id));
         DatabaseEntry {
             id: row.id,
+            name: RwLock::new(row.name),
             owner: RwLock::new(row.owner),
             last_used: AtomicU64::new(0),
             slot: Mutex::new(Slot {
@@ -394,28 +488,84 @@ impl DatabaseEntry {
         }
     }
 
+    /// Locks the database's slot.
+    fn lock_slot(&self) -> MutexGuard<'_, Slot> {
+        self.slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether the entry, whose `slot` the caller holds, still is the database called `name`.
+    fn is_named(&self, name: &str, slot: &Slot) -> bool {
+        !slot.deleted && *read(&self.name) == name
+    }
+
+    /// Its current name.
+    pub(crate) fn name(&self) -> String {
+        read(&self.name).clone()
+    }
+
     /// The owner's identity.
     pub(crate) fn owner(&self) -> String {
-        self.owner
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        read(&self.owner).clone()
     }
 
     /// Whether `identity` owns the database.
     pub(crate) fn is_owned_by(&self, identity: &str) -> bool {
-        *self
-            .owner
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            == identity
+        *read(&self.owner) == identity
     }
 
     pub(crate) fn database_path(&self, data_dir: &Path) -> PathBuf {
-        data_dir
-            .join("databases")
-            .join(format!("{}.sqlite", self.id))
+        database_path(data_dir, &self.id)
     }
+}
+
+fn database_path(data_dir: &Path, id: &str) -> PathBuf {
+    data_dir.join("databases").join(format!("{id}.sqlite"))
+}
+
+fn log_path(data_dir: &Path, id: &str) -> PathBuf {
+    data_dir.join("logs").join(format!("{id}.jsonl"))
+}
+
+/// Removes a database's SQLite file and its WAL and shared-memory files.
+fn remove_database_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Err(error) = std::fs::remove_file(&file)
+            && error.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(file = %file.display(), %error, "could not remove a database file");
+        }
+    }
+}
+
+/// Removes database and log files the directory does not know: what a crash in the middle of
+/// a delete left behind. Afterwards the data dir holds one file per live database.
+fn remove_orphaned_files(data_dir: &Path, known_ids: &HashSet<String>) -> std::io::Result<()> {
+    for (dir, extension) in [("databases", ".sqlite"), ("logs", ".jsonl")] {
+        for file in std::fs::read_dir(data_dir.join(dir))? {
+            let path = file?.path();
+            let Some(file_name) = path.file_name().and_then(|name| name.to_str()) else {
+                continue;
+            };
+            let id = file_name.split(extension).next().unwrap_or_default();
+            if file_name.contains(extension) && !known_ids.contains(id) {
+                tracing::info!(file = %path.display(), "removing a file no database refers to");
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Slot {

@@ -1,0 +1,255 @@
+//! The accept loop: HTTP/1 connections served by hyper, within bounds a hostile client cannot
+//! push the server past.
+//!
+//! - At most `max_connections` are open. A new connection past the cap closes an idle one:
+//!   first those that never completed a request (oldest first), then the least recently
+//!   active; a connection with a request running is never closed. When all are busy the new
+//!   connection is refused. So idle sockets cannot lock out real clients, and file handles stay
+//!   in reserve for databases.
+//! - Headers must arrive within `header_timeout` (which also closes a connection that sends
+//!   nothing at all); bodies are timed by the handlers that read them.
+//! - hyper's read buffer is capped, so a connection costs a bounded amount of memory.
+//! - On shutdown every connection is told to finish its request and close; what still runs
+//!   after a grace period is stopped, so the server exits within two seconds under any load.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+/// The largest read buffer of one connection (and so the largest request head).
+const MAX_READ_BUFFER: usize = 64 << 10;
+/// How long requests in progress may finish on their own at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1_000);
+/// How long stopped requests get to answer after that.
+const SHUTDOWN_STOP: Duration = Duration::from_millis(500);
+
+/// Bounds of the accept loop.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionLimits {
+    pub(crate) max_connections: usize,
+    pub(crate) header_timeout: Duration,
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; then `stop_work` is called once the
+/// grace period is over, to stop what still runs.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+    stop_work: impl FnOnce(),
+) {
+    let table = Arc::new(Table::default());
+    let mut tasks = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if table.make_room(limits.max_connections) {
+                        let connection = table.add();
+                        tasks.spawn(serve_connection(stream, peer, app.clone(), limits.clone(), connection, table.clone()));
+                    } else {
+                        tracing::warn!(%peer, "refused a connection: every connection is busy");
+                    }
+                }
+                Err(error) => {
+                    // Out of file handles, most likely: wait for connections to close.
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
+                }
+            },
+        }
+    }
+    drop(listener);
+    table.close_all();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, drain(&mut tasks)).await;
+    if drained.is_err() {
+        tracing::info!(
+            requests = tasks.len(),
+            "stopping the requests still running"
+        );
+        stop_work();
+        let _ = tokio::time::timeout(SHUTDOWN_STOP, drain(&mut tasks)).await;
+    }
+    tasks.abort_all();
+}
+
+async fn drain(tasks: &mut JoinSet<()>) {
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    limits: ConnectionLimits,
+    connection: Arc<Connection>,
+    table: Arc<Table>,
+) {
+    let tracked = connection.clone();
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        let busy = Busy::start(tracked.clone());
+        let response = tower_service::Service::call(&mut app.clone(), request);
+        async move {
+            let response: Result<_, Infallible> = response.await;
+            drop(busy);
+            response
+        }
+    });
+    let serving = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(MAX_READ_BUFFER)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(serving);
+    tokio::select! {
+        result = serving.as_mut() => {
+            if let Err(error) = result {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        }
+        () = connection.close.notified() => {
+            serving.as_mut().graceful_shutdown();
+            let _ = serving.await;
+        }
+    }
+    table.remove(connection.id);
+}
+
+/// The open connections.
+#[derive(Default)]
+struct Table {
+    connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    next_id: AtomicU64,
+}
+
+/// What the table knows of one connection.
+struct Connection {
+    id: u64,
+    opened: Instant,
+    /// Requests running now.
+    busy: AtomicUsize,
+    /// Requests answered so far.
+    served: AtomicU64,
+    /// Nanoseconds after `opened` of the last answer.
+    last_active: AtomicU64,
+    /// Told to finish and close.
+    close: Notify,
+    /// Chosen to make room; no longer a candidate.
+    closing: AtomicBool,
+}
+
+/// Marks a request of a connection as running, until dropped.
+struct Busy(Arc<Connection>);
+
+impl Busy {
+    fn start(connection: Arc<Connection>) -> Busy {
+        connection.busy.fetch_add(1, Ordering::SeqCst);
+        Busy(connection)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let connection = &self.0;
+        connection.served.fetch_add(1, Ordering::Relaxed);
+        connection.last_active.store(
+            connection.opened.elapsed().as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+        connection.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Table {
+    fn add(&self) -> Arc<Connection> {
+        let connection = Arc::new(Connection {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            opened: Instant::now(),
+            busy: AtomicUsize::new(0),
+            served: AtomicU64::new(0),
+            last_active: AtomicU64::new(0),
+            close: Notify::new(),
+            closing: AtomicBool::new(false),
+        });
+        self.lock().insert(connection.id, connection.clone());
+        connection
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Makes room for one more connection below `max`, closing an idle one if needed; false
+    /// when every connection is busy.
+    fn make_room(&self, max: usize) -> bool {
+        let connections = self.lock();
+        if connections.len() < max {
+            return true;
+        }
+        // Never-used connections first, oldest first; then the least recently active.
+        let victim = connections
+            .values()
+            .filter(|connection| {
+                connection.busy.load(Ordering::SeqCst) == 0
+                    && !connection.closing.load(Ordering::Relaxed)
+            })
+            .min_by_key(|connection| {
+                let served = connection.served.load(Ordering::Relaxed);
+                let last_active = connection
+                    .opened
+                    .checked_add(Duration::from_nanos(
+                        connection.last_active.load(Ordering::Relaxed),
+                    ))
+                    .unwrap_or(connection.opened);
+                (
+                    served > 0,
+                    if served > 0 {
+                        last_active
+                    } else {
+                        connection.opened
+                    },
+                )
+            });
+        match victim {
+            Some(victim) => {
+                victim.closing.store(true, Ordering::Relaxed);
+                victim.close.notify_one();
+                // The victim closes on its own task; allow a little overshoot meanwhile.
+                connections.len() < max + max / 16 + 16
+            }
+            None => false,
+        }
+    }
+
+    fn close_all(&self) {
+        for connection in self.lock().values() {
+            connection.close.notify_one();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
