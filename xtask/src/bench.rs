@@ -344,88 +344,95 @@ enum Cell {
 }
 
 fn print_table(bench: &BenchReport) {
-    let row = |label: &str, cell: Cell| {
-        let text = match cell {
-            Cell::Count(count) => count.to_string(),
-            Cell::Number(Some(number)) => format!("{number:.2}"),
-            Cell::Number(None) => "null".to_owned(),
-        };
-        eprintln!("{label:<48} {text:>12}");
-    };
-    let number = |value: f64| Cell::Number(Some(value));
-    eprintln!("\n{:<48} {:>12}", "benchmark", "value");
     let overhead = &bench.per_test_overhead;
-    row(
-        "per-test overhead median (ms)",
-        Cell::Number(overhead.samples_ms_median),
-    );
-    row(
-        "per-test overhead p95 (ms)",
-        Cell::Number(overhead.samples_ms_p95),
-    );
+    let (suite, builds, peer) = (&bench.suite, &bench.module_builds, &bench.peer_baseline);
+    let number = |value: f64| Cell::Number(Some(value));
+    let mut rows = vec![
+        (
+            "per-test overhead median (ms)".to_owned(),
+            Cell::Number(overhead.samples_ms_median),
+        ),
+        (
+            "per-test overhead p95 (ms)".to_owned(),
+            Cell::Number(overhead.samples_ms_p95),
+        ),
+    ];
     for (key, median) in [
         ("module_code_ms_median", overhead.module_code_ms_median),
         ("release_ms_median", overhead.release_ms_median),
         ("server_start_ms_median", overhead.server_start_ms_median),
     ] {
         if median.is_some() {
-            row(&format!("{key} (ms)"), Cell::Number(median));
+            rows.push((format!("{key} (ms)"), Cell::Number(median)));
         }
     }
-    row(
-        "reducer calls per second, one client",
-        number(overhead.raw.calls_per_second),
+    let fixed = [
+        (
+            "reducer calls per second, one client",
+            number(overhead.raw.calls_per_second),
+        ),
+        ("suite wall -j16 (ms)", number(suite.j16.wall_ms)),
+        ("suite wall -j1 (ms)", number(suite.j1.wall_ms)),
+        (
+            "sum of test durations at -j16 (ms)",
+            number(suite.j16.sum_of_test_durations_ms),
+        ),
+        (
+            "sum of test durations at -j1 (ms)",
+            number(suite.j1.sum_of_test_durations_ms),
+        ),
+        ("ratio -j1 / -j16", Cell::Number(suite.ratio_j1_over_j16)),
+        (
+            "ratio sum of durations / -j16",
+            Cell::Number(suite.ratio_sum_of_durations_over_j16),
+        ),
+        (
+            "module builds shared (ms)",
+            number(builds.shared.module_builds_ms),
+        ),
+        (
+            "module builds isolated (ms)",
+            number(builds.isolated.module_builds_ms),
+        ),
+        (
+            "ratio isolated / shared",
+            Cell::Number(builds.ratio_isolated_over_shared),
+        ),
+        (
+            "warm no-op warmup (ms)",
+            number(bench.warm_noop_warmup.wall_ms),
+        ),
+        (
+            "warm no-op warmup crates compiled",
+            Cell::Count(bench.warm_noop_warmup.crates_compiled.into()),
+        ),
+        (
+            "suite, fresh server per test (ms)",
+            number(peer.fresh_server_per_test.wall_ms),
+        ),
+        (
+            "suite, shared servers (ms)",
+            number(peer.shared_servers.wall_ms),
+        ),
+        (
+            "ratio fresh / shared",
+            Cell::Number(peer.ratio_fresh_over_shared),
+        ),
+    ];
+    rows.extend(
+        fixed
+            .into_iter()
+            .map(|(label, cell)| (label.to_owned(), cell)),
     );
-    let suite = &bench.suite;
-    row("suite wall -j16 (ms)", number(suite.j16.wall_ms));
-    row("suite wall -j1 (ms)", number(suite.j1.wall_ms));
-    row(
-        "sum of test durations at -j16 (ms)",
-        number(suite.j16.sum_of_test_durations_ms),
-    );
-    row(
-        "sum of test durations at -j1 (ms)",
-        number(suite.j1.sum_of_test_durations_ms),
-    );
-    row("ratio -j1 / -j16", Cell::Number(suite.ratio_j1_over_j16));
-    row(
-        "ratio sum of durations / -j16",
-        Cell::Number(suite.ratio_sum_of_durations_over_j16),
-    );
-    let builds = &bench.module_builds;
-    row(
-        "module builds shared (ms)",
-        number(builds.shared.module_builds_ms),
-    );
-    row(
-        "module builds isolated (ms)",
-        number(builds.isolated.module_builds_ms),
-    );
-    row(
-        "ratio isolated / shared",
-        Cell::Number(builds.ratio_isolated_over_shared),
-    );
-    row(
-        "warm no-op warmup (ms)",
-        number(bench.warm_noop_warmup.wall_ms),
-    );
-    row(
-        "warm no-op warmup crates compiled",
-        Cell::Count(bench.warm_noop_warmup.crates_compiled.into()),
-    );
-    let peer = &bench.peer_baseline;
-    row(
-        "suite, fresh server per test (ms)",
-        number(peer.fresh_server_per_test.wall_ms),
-    );
-    row(
-        "suite, shared servers (ms)",
-        number(peer.shared_servers.wall_ms),
-    );
-    row(
-        "ratio fresh / shared",
-        Cell::Number(peer.ratio_fresh_over_shared),
-    );
+    eprintln!("\n{:<48} {:>12}", "benchmark", "value");
+    for (label, cell) in rows {
+        let text = match cell {
+            Cell::Count(count) => count.to_string(),
+            Cell::Number(Some(number)) => format!("{number:.2}"),
+            Cell::Number(None) => "null".to_owned(),
+        };
+        eprintln!("{label:<48} {text:>12}");
+    }
 }
 
 #[cfg(test)]
