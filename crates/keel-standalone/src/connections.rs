@@ -27,6 +27,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use crate::limits::RateLimitedLog;
+
 /// The largest read buffer of one connection (and so the largest request head).
 const MAX_READ_BUFFER: usize = 64 << 10;
 /// How long requests in progress may finish on their own at shutdown.
@@ -51,6 +53,7 @@ pub(crate) async fn serve(
     stop_work: impl FnOnce(),
 ) {
     let table = Arc::new(Table::default());
+    let refusals = RateLimitedLog::new(5);
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -62,8 +65,8 @@ pub(crate) async fn serve(
                     if table.make_room(limits.max_connections) {
                         let connection = table.add();
                         tasks.spawn(serve_connection(stream, peer, app.clone(), limits.clone(), connection, table.clone()));
-                    } else {
-                        tracing::warn!(%peer, "refused a connection: every connection is busy");
+                    } else if let Some(left_out) = refusals.admit() {
+                        tracing::warn!(%peer, left_out, "refused a connection: at the connection cap with no idle connection to close");
                     }
                 }
                 Err(error) => {

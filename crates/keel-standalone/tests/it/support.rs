@@ -52,6 +52,12 @@ impl Server {
         self.spawn();
     }
 
+    /// SIGTERM, then SIGKILL if it has not exited after `grace`: how it exited.
+    pub(crate) fn stop(&mut self, grace: std::time::Duration) -> std::process::ExitStatus {
+        let mut process = self.process.take().expect("running");
+        process.stop(grace).expect("stop the server")
+    }
+
     /// A client with a fresh identity.
     pub(crate) fn identity(&self) -> Client {
         let client = Client::new(&self.url).unwrap();
