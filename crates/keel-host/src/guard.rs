@@ -135,6 +135,16 @@ fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
         AuthAction::CreateVtable { .. } | AuthAction::DropVtable { .. } => {
             return Err("virtual tables are not allowed".to_owned());
         }
+        AuthAction::Function { function_name }
+            if access != Access::System
+                && QUADRATIC_FUNCTIONS
+                    .iter()
+                    .any(|name| function_name.eq_ignore_ascii_case(name)) =>
+        {
+            return Err(format!(
+                "`{function_name}` is not available: its running time grows with the product of its arguments' sizes, inside one step the time limit cannot interrupt"
+            ));
+        }
         _ => {}
     }
     if access == Access::System {
@@ -167,6 +177,11 @@ fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
         _ => Err("schema changes are not allowed: tables are declared by the module (publish an updated module instead)".to_owned()),
     }
 }
+
+/// Built-in functions whose work grows with the product of their arguments' sizes, with no
+/// linear replacement (see `sql/functions.rs`): JSON merge patch scans the target's keys
+/// for every key of the patch.
+const QUADRATIC_FUNCTIONS: &[&str] = &["json_patch", "jsonb_patch"];
 
 /// Tables every reader may see besides the module's public tables: the schema (which
 /// `describe` shows anyway) and JSON table functions, which read nothing stored.

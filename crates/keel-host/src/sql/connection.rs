@@ -24,6 +24,9 @@ const MAX_LIKE_PATTERN_BYTES: i32 = 64;
 /// work on a value of at most [`OWNER_MAX_VALUE_BYTES`], so this bounds the overrun.
 const STEPS_PER_DEADLINE_CHECK: i32 = 100;
 
+/// The most arguments a function call of the owner's SQL may have.
+const OWNER_MAX_FUNCTION_ARGS: i32 = 127;
+
 /// Limits of SQL from identities other than the owner, beyond the value size.
 const READER_LIMITS: &[(Limit, i32)] = &[
     (Limit::SQLITE_LIMIT_SQL_LENGTH, 100_000),
@@ -33,7 +36,7 @@ const READER_LIMITS: &[(Limit, i32)] = &[
     (Limit::SQLITE_LIMIT_FUNCTION_ARG, 32),
 ];
 
-/// A connection's limits as they were when it opened, to restore for trusted callers.
+/// The limits of the owner's SQL and reducers, to restore after a reader's statement.
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
     defaults: Vec<(Limit, i32)>,
@@ -64,7 +67,15 @@ pub(crate) fn open(
     let limits = Limits {
         defaults: READER_LIMITS
             .iter()
-            .map(|(limit, _)| Ok((*limit, connection.limit(*limit)?)))
+            .map(|(limit, _)| {
+                let value = match limit {
+                    // Functions that scan a value once per argument (`json_set` and friends)
+                    // stay within this many scans for owners too.
+                    Limit::SQLITE_LIMIT_FUNCTION_ARG => OWNER_MAX_FUNCTION_ARGS,
+                    _ => connection.limit(*limit)?,
+                };
+                Ok((*limit, value))
+            })
             .collect::<rusqlite::Result<_>>()?,
     };
     functions::install(&connection)?;

@@ -67,6 +67,23 @@ fn one_statement_cannot_hold_the_database_past_its_limit() {
 }
 
 #[test]
+fn json_merge_patch_is_refused_for_clients_and_modules() {
+    let (_runtime, mut database, _dir) = database_with(HostConfig::default());
+    for access in [Access::Owner, Access::Reader] {
+        for query in [
+            "SELECT json_patch('{\"a\":1}', '{\"b\":2}')",
+            "SELECT jsonb_patch('{}', '{}')",
+        ] {
+            let error = database.sql(query, &[], access).unwrap_err();
+            assert!(
+                matches!(&error, SqlError::Denied(message) if message.contains("product of its arguments")),
+                "{access:?} {query}: {error}"
+            );
+        }
+    }
+}
+
+#[test]
 fn readers_build_smaller_values_than_owners() {
     let (_runtime, mut database, _dir) = database_with(HostConfig::default());
     let two_mib = "SELECT length(zeroblob(2000000))";
