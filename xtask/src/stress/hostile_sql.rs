@@ -77,6 +77,12 @@ pub(crate) fn run(ctx: &StressContext, findings: &mut Findings) -> anyhow::Resul
         });
         let hostile =
             hostile.map_err(|_| anyhow::anyhow!("the hostile request's thread panicked"))?;
+        if let Some(how) = server.exited() {
+            // No timing: the requests ended because the server did.
+            findings.note(format!("{label}: the server died: {how}"));
+            crashed.push(*label);
+            continue;
+        }
         findings.note(format!(
             "{label}: hostile request answered {}; owner's call answered {}",
             hostile.answer, owner_call.answer
@@ -99,10 +105,6 @@ pub(crate) fn run(ctx: &StressContext, findings: &mut Findings) -> anyhow::Resul
             )
             .cut_off(owner_call.cut_off),
         );
-        if let Some(how) = server.exited() {
-            findings.note(format!("{label}: the server died: {how}"));
-            crashed.push(*label);
-        }
         drop(server);
     }
     findings.figure(Figure::goal(

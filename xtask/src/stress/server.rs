@@ -95,10 +95,7 @@ impl StressServer {
     pub(crate) fn exited(&mut self) -> Option<String> {
         match self.process.try_wait() {
             Ok(None) => None,
-            Ok(Some(status)) => Some(format!(
-                "{status}; log {}",
-                keel_process::log_tail(&self.log)
-            )),
+            Ok(Some(status)) => Some(format!("{status}; {}", last_log_line(&self.log))),
             Err(err) => Some(format!("{err}")),
         }
     }
@@ -125,4 +122,15 @@ impl Drop for StressServer {
     fn drop(&mut self) {
         let _ = self.process.stop(DROP_GRACE);
     }
+}
+
+/// The last non-empty line of the server's log (a panic or abort message, after a crash), and where the log is.
+fn last_log_line(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let last = text
+        .lines()
+        .rev()
+        .find(|it| !it.trim().is_empty())
+        .unwrap_or("(empty)");
+    format!("last log line: {last} (log {})", log.display())
 }
