@@ -145,27 +145,27 @@ fn racing_identities_never_lose_or_take_each_others_databases() {
     let server = Server::start(&[]);
     let attackers: Vec<Client> = (0..2).map(|_| server.identity()).collect();
     let victims: Vec<Client> = (0..3).map(|_| server.identity()).collect();
-    let (attacks, owned): (Vec<Result<(), String>>, Vec<Result<Vec<String>, String>>) =
-        std::thread::scope(|scope| {
-            let attacks: Vec<_> = (0..4)
-                .map(|index| {
-                    let client = attackers[index % 2].clone();
-                    scope.spawn(move || race_attacker(client, 100 + index as u64, 500))
-                })
-                .collect();
-            let workers: Vec<_> = victims
-                .iter()
-                .enumerate()
-                .map(|(index, client)| {
-                    let client = client.clone();
-                    scope.spawn(move || race_identity(client, 7 + index as u64, 150))
-                })
-                .collect();
-            (
-                attacks.into_iter().map(|it| it.join().unwrap()).collect(),
-                workers.into_iter().map(|it| it.join().unwrap()).collect(),
-            )
-        });
+    type Outcomes = (Vec<Result<(), String>>, Vec<Result<Vec<String>, String>>);
+    let (attacks, owned): Outcomes = std::thread::scope(|scope| {
+        let attacks: Vec<_> = (0..4)
+            .map(|index| {
+                let client = attackers[index % 2].clone();
+                scope.spawn(move || race_attacker(client, 100 + index as u64, 500))
+            })
+            .collect();
+        let workers: Vec<_> = victims
+            .iter()
+            .enumerate()
+            .map(|(index, client)| {
+                let client = client.clone();
+                scope.spawn(move || race_identity(client, 7 + index as u64, 150))
+            })
+            .collect();
+        (
+            attacks.into_iter().map(|it| it.join().unwrap()).collect(),
+            workers.into_iter().map(|it| it.join().unwrap()).collect(),
+        )
+    });
     for attack in attacks {
         attack.unwrap_or_else(|failure| panic!("{failure}"));
     }
