@@ -85,6 +85,11 @@ pub(crate) fn run(ctx: &StressContext, findings: &mut Findings) -> anyhow::Resul
         handles as f64,
         "count",
     ));
+    if let Ok(server_limit) = os::open_file_limit(server.pid()) {
+        findings.note(format!(
+            "the server may open {server_limit} files; one client process reaches that only if the server's limit is below its own"
+        ));
+    }
 
     let pinger = server.client()?.with_timeout(REQUEST_TIMEOUT);
     let ping = timed(REQUEST_TIMEOUT, || pinger.ping());

@@ -25,6 +25,23 @@ pub(crate) fn open_handles(pid: u32) -> io::Result<usize> {
     Ok(fs::read_dir(format!("/proc/{pid}/fd"))?.count())
 }
 
+/// The soft open-file limit of process `pid` (`Max open files` of `/proc/PID/limits`).
+pub(crate) fn open_file_limit(pid: u32) -> io::Result<u64> {
+    let limits = fs::read_to_string(format!("/proc/{pid}/limits"))?;
+    parse_open_file_limit(&limits)
+        .ok_or_else(|| io::Error::other("no `Max open files` line in /proc/PID/limits"))
+}
+
+/// The soft limit of the `Max open files` line of a `/proc/PID/limits` text.
+pub(crate) fn parse_open_file_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|it| it.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// Raises this process's soft `RLIMIT_NOFILE` to the hard limit and returns the soft limit now in force.
 pub(crate) fn raise_open_file_limit() -> u64 {
     let mut limit = libc::rlimit {
@@ -68,10 +85,21 @@ mod tests {
     }
 
     #[test]
+    fn the_soft_open_file_limit_is_read() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \nMax cpu time              unlimited            unlimited            seconds   \nMax open files            1024                 20000                files     \n";
+        assert_eq!(parse_open_file_limit(limits), Some(1024));
+        assert_eq!(
+            parse_open_file_limit("Max open files  unlimited  unlimited  files\n"),
+            None
+        );
+    }
+
+    #[test]
     fn this_process_has_rss_and_handles() {
         let pid = std::process::id();
         assert!(rss_kib(pid).unwrap() > 0);
         assert!(open_handles(pid).unwrap() > 0);
+        assert!(open_file_limit(pid).unwrap() > 0);
         assert!(raise_open_file_limit() >= 64);
     }
 }
