@@ -5,6 +5,7 @@
 //! - [`log`]: module log records, as the host writes and the server stores and serves them.
 //! - [`abi`]: the contract between a wasm module and the host runtime.
 //! - [`names`]: validated database names.
+//! - [`routes`]: the route paths and query strings of the `/v1` API.
 //! - [`ready`]: the ready line the server prints once it listens.
 //!
 //! Only these types derive `Serialize`/`Deserialize`; both the server and the client use them,
@@ -16,6 +17,7 @@ pub mod http;
 pub mod log;
 pub mod names;
 pub mod ready;
+pub mod routes;
 pub mod schema;
 
 pub use names::{DatabaseName, NameError};

@@ -8,10 +8,11 @@ use keel_api::http::{
     ApiError, CallResult, DatabaseInfo, DatabaseList, DatabaseSummary, Deleted, IdentityCreated,
     LogList, LogRecord, PublishResult, RenameRequest, ServerInfo, SqlRequest, SqlResult, WhoAmI,
 };
+use keel_api::routes::{self, LogsQuery, PublishQuery};
 use serde::de::DeserializeOwned;
 
 use crate::errors::ClientError;
-use crate::url::{encode_segment, is_loopback, normalize_base_url};
+use crate::url::{is_loopback, normalize_base_url};
 
 /// Time a whole request may take unless [`Client::with_timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -106,22 +107,22 @@ impl Client {
 
     /// `GET /v1/ping`: server version and ABI.
     pub fn ping(&self) -> Result<ServerInfo, ClientError> {
-        self.request(Method::Get, "/v1/ping", RequestBody::Empty)
+        self.request(Method::Get, routes::PING, RequestBody::Empty)
     }
 
     /// `POST /v1/identity`: a new identity and its token (use it with [`Client::with_token`]).
     pub fn create_identity(&self) -> Result<IdentityCreated, ClientError> {
-        self.request(Method::Post, "/v1/identity", RequestBody::Empty)
+        self.request(Method::Post, routes::IDENTITY, RequestBody::Empty)
     }
 
     /// `GET /v1/identity`: who the token belongs to.
     pub fn whoami(&self) -> Result<WhoAmI, ClientError> {
-        self.request(Method::Get, "/v1/identity", RequestBody::Empty)
+        self.request(Method::Get, routes::IDENTITY, RequestBody::Empty)
     }
 
     /// `GET /v1/databases`: the caller's databases.
     pub fn list(&self) -> Result<DatabaseList, ClientError> {
-        self.request(Method::Get, "/v1/databases", RequestBody::Empty)
+        self.request(Method::Get, routes::DATABASES, RequestBody::Empty)
     }
 
     /// `POST /v1/databases/{db}`: creates the database or updates its module; `clear` wipes its
@@ -132,20 +133,28 @@ impl Client {
         wasm: &[u8],
         clear: bool,
     ) -> Result<PublishResult, ClientError> {
-        let path = format!("{}?clear={clear}", database_path(db));
+        let path = format!(
+            "{}{}",
+            routes::path(routes::DATABASE, &[db]),
+            PublishQuery { clear }.to_query_string()
+        );
         self.request(Method::Post, &path, RequestBody::Wasm(wasm))
     }
 
     /// `DELETE /v1/databases/{db}`: deletes the database and its data.
     pub fn delete(&self, db: &str) -> Result<Deleted, ClientError> {
-        self.request(Method::Delete, &database_path(db), RequestBody::Empty)
+        self.request(
+            Method::Delete,
+            &routes::path(routes::DATABASE, &[db]),
+            RequestBody::Empty,
+        )
     }
 
     /// `POST /v1/databases/{db}/reset`: removes module and data, keeps the name.
     pub fn reset(&self, db: &str) -> Result<Deleted, ClientError> {
         self.request(
             Method::Post,
-            &format!("{}/reset", database_path(db)),
+            &routes::path(routes::RESET, &[db]),
             RequestBody::Empty,
         )
     }
@@ -184,7 +193,7 @@ impl Client {
     ) -> Result<DatabaseSummary, ClientError> {
         self.request(
             Method::Post,
-            &format!("{}/rename", database_path(db)),
+            &routes::path(routes::RENAME, &[db]),
             json_body(body),
         )
     }
@@ -197,7 +206,7 @@ impl Client {
         reducer: &str,
         args: &serde_json::Value,
     ) -> Result<CallResult, ClientError> {
-        let path = format!("{}/call/{}", database_path(db), encode_segment(reducer));
+        let path = routes::path(routes::CALL, &[db, reducer]);
         self.request(Method::Post, &path, json_body(args))
     }
 
@@ -219,7 +228,7 @@ impl Client {
         };
         self.request(
             Method::Post,
-            &format!("{}/sql", database_path(db)),
+            &routes::path(routes::SQL, &[db]),
             json_body(&body),
         )
     }
@@ -228,7 +237,11 @@ impl Client {
     pub fn logs(&self, db: &str, n: usize) -> Result<Vec<LogRecord>, ClientError> {
         let list: LogList = self.request(
             Method::Get,
-            &format!("{}/logs?n={n}", database_path(db)),
+            &format!(
+                "{}{}",
+                routes::path(routes::LOGS, &[db]),
+                LogsQuery { n: Some(n) }.to_query_string()
+            ),
             RequestBody::Empty,
         )?;
         Ok(list.records)
@@ -238,7 +251,7 @@ impl Client {
     pub fn describe(&self, db: &str) -> Result<DatabaseInfo, ClientError> {
         self.request(
             Method::Get,
-            &format!("{}/schema", database_path(db)),
+            &routes::path(routes::SCHEMA, &[db]),
             RequestBody::Empty,
         )
     }
@@ -326,10 +339,6 @@ impl Method {
             Method::Delete => "DELETE",
         }
     }
-}
-
-fn database_path(db: &str) -> String {
-    format!("/v1/databases/{}", encode_segment(db))
 }
 
 fn json_body<T: serde::Serialize + ?Sized>(value: &T) -> RequestBody<'static> {
@@ -458,10 +467,5 @@ mod tests {
                 "{result:?}"
             );
         }
-    }
-
-    #[test]
-    fn paths_escape_names() {
-        assert_eq!(database_path("a/b"), "/v1/databases/a%2Fb");
     }
 }

@@ -43,19 +43,6 @@ pub(crate) fn is_loopback(base_url: &str) -> bool {
             .is_ok_and(|address| address.is_loopback())
 }
 
-/// Escapes one path segment (a database or reducer name) so it cannot change the route.
-pub(crate) fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
     if authority.contains(['/', '?', '#', '@', ' ']) {
         return None;
@@ -134,12 +121,5 @@ mod tests {
         assert!(is_loopback("http://[::1]:3000"));
         assert!(!is_loopback("http://10.0.0.1:3000"));
         assert!(!is_loopback("http://keel.example.com"));
-    }
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(encode_segment("counter-1_x"), "counter-1_x");
-        assert_eq!(encode_segment("a/b c?"), "a%2Fb%20c%3F");
-        assert_eq!(encode_segment("é"), "%C3%A9");
     }
 }

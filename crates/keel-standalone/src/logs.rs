@@ -94,9 +94,10 @@ impl LogStore {
             serde_json::to_writer(&mut lines, record).expect("log records serialize");
             lines.push(b'\n');
         }
-        let tmp = self.path.with_extension("jsonl.tmp");
-        std::fs::write(&tmp, &lines)?;
-        std::fs::rename(&tmp, &self.path)?;
+        let dir = self.path.parent().expect("log files live in a directory");
+        let mut file = tempfile::NamedTempFile::new_in(dir)?;
+        file.write_all(&lines)?;
+        file.persist(&self.path).map_err(|error| error.error)?;
         kept.file_bytes = lines.len() as u64;
         Ok(())
     }

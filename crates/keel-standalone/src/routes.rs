@@ -16,11 +16,11 @@ use keel_api::http::{
     LogLevel, LogList, LogRecord, PublishResult, RenameRequest, ServerInfo, SqlRequest, SqlResult,
     WhoAmI,
 };
+use keel_api::routes::{self, LogsQuery, PublishQuery};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use keel_host::{Access, CompiledModule, Installed};
-use serde::Deserialize;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::api_error::{AppError, AppResult};
@@ -33,16 +33,16 @@ const MAX_SMALL_BODY: usize = 1 << 20;
 /// The router with every route.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
-        .route("/v1/ping", get(ping))
-        .route("/v1/identity", post(create_identity).get(whoami))
-        .route("/v1/databases", get(list))
-        .route("/v1/databases/{name}", post(publish).delete(delete))
-        .route("/v1/databases/{name}/reset", post(reset))
-        .route("/v1/databases/{name}/rename", post(rename))
-        .route("/v1/databases/{name}/call/{reducer}", post(call))
-        .route("/v1/databases/{name}/sql", post(sql))
-        .route("/v1/databases/{name}/logs", get(logs))
-        .route("/v1/databases/{name}/schema", get(schema))
+        .route(routes::PING, get(ping))
+        .route(routes::IDENTITY, post(create_identity).get(whoami))
+        .route(routes::DATABASES, get(list))
+        .route(routes::DATABASE, post(publish).delete(delete))
+        .route(routes::RESET, post(reset))
+        .route(routes::RENAME, post(rename))
+        .route(routes::CALL, post(call))
+        .route(routes::SQL, post(sql))
+        .route(routes::LOGS, get(logs))
+        .route(routes::SCHEMA, get(schema))
         .fallback(|| async {
             AppError::new(ErrorKind::NotFound, "no such route")
                 .with_hint("the API lives under /v1; see keel_api::http")
@@ -101,12 +101,6 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Js
         Ok(Json(DatabaseList { databases }))
     })
     .await
-}
-
-#[derive(Deserialize)]
-struct PublishQuery {
-    #[serde(default)]
-    clear: bool,
 }
 
 async fn publish(
@@ -333,11 +327,6 @@ async fn sql(
         })
     })
     .await
-}
-
-#[derive(Deserialize)]
-struct LogsQuery {
-    n: Option<usize>,
 }
 
 async fn logs(
