@@ -99,6 +99,17 @@ impl HostState {
     }
 }
 
+impl HostState {
+    /// Fails (and remembers why) once the call's deadline has passed.
+    fn stop_at_deadline(&mut self) -> Result<(), wasmi::Error> {
+        if self.deadline.as_ref().is_some_and(Deadline::passed) {
+            self.stopped_at_deadline = true;
+            return Err(wasmi::Error::new("stopped at the time limit"));
+        }
+        Ok(())
+    }
+}
+
 /// How a call into the module ended.
 pub(crate) struct Outcome {
     /// The status code, or the trap.
@@ -138,15 +149,7 @@ pub(crate) fn linker(engine: &Engine) -> Linker<HostState> {
              params_ptr: i32,
              params_len: i32|
              -> Result<i64, wasmi::Error> {
-                if caller
-                    .data()
-                    .deadline
-                    .as_ref()
-                    .is_some_and(Deadline::passed)
-                {
-                    caller.data_mut().stopped_at_deadline = true;
-                    return Err(wasmi::Error::new("stopped at the time limit"));
-                }
+                caller.data_mut().stop_at_deadline()?;
                 let sql = read_guest(&caller, sql_ptr, sql_len)?;
                 let params = read_guest(&caller, params_ptr, params_len)?;
                 let outcome = run_guest_sql(caller.data(), &sql, &params);
@@ -383,16 +386,7 @@ impl Call {
         func: TypedFunc<Params, Results>,
         params: Params,
     ) -> Result<Results, wasmi::Error> {
-        if self
-            .store
-            .data()
-            .deadline
-            .as_ref()
-            .is_some_and(Deadline::passed)
-        {
-            self.store.data_mut().stopped_at_deadline = true;
-            return Err(wasmi::Error::new("stopped at the time limit"));
-        }
+        self.store.data_mut().stop_at_deadline()?;
         let left = self.store.get_fuel().expect("fuel metering is enabled");
         // Fuel beyond the slice is held back and handed out as the call goes on.
         let mut held_back = left.saturating_sub(FUEL_SLICE);
@@ -411,16 +405,9 @@ impl Call {
                     return Err(wasmi::Error::new(trap.host_error().to_string()));
                 }
                 TypedResumableCall::OutOfFuel(out_of_fuel) => {
-                    if self
-                        .store
-                        .data()
-                        .deadline
-                        .as_ref()
-                        .is_some_and(Deadline::passed)
-                    {
-                        self.store.data_mut().stopped_at_deadline = true;
+                    if let Err(stopped) = self.store.data_mut().stop_at_deadline() {
                         self.give_back(held_back);
-                        return Err(wasmi::Error::new("stopped at the time limit"));
+                        return Err(stopped);
                     }
                     let current = self.store.get_fuel().expect("fuel metering is enabled");
                     let needed = out_of_fuel.required_fuel().saturating_sub(current);

@@ -8,19 +8,9 @@ use std::time::{Duration, Instant};
 use keel_host::{Access, CallError, Database, HostConfig, Runtime, SqlError};
 use serde_json::json;
 
-use super::{SCHEMA, module_wat};
-
 fn database_with(config: HostConfig) -> (Runtime, Database, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = Runtime::new(config);
-    let mut database = Database::open(&dir.path().join("db.sqlite"), &runtime).unwrap();
-    let module = runtime
-        .load(&wat::parse_str(module_wat(SCHEMA, "")).unwrap())
-        .unwrap();
-    database
-        .install(&runtime, module, false, "owner", &mut Vec::new())
-        .unwrap();
-    (runtime, database, dir)
+    let fixture = super::fixture_with(config);
+    (fixture.runtime, fixture.database, fixture._dir)
 }
 
 /// Statements that do super-linear work inside a single VM step with SQLite's own functions:

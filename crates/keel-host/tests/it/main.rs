@@ -99,8 +99,13 @@ fn config() -> HostConfig {
 }
 
 fn fixture() -> Fixture {
+    fixture_with(config())
+}
+
+/// A database with the test module installed, under `config`.
+fn fixture_with(config: HostConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let runtime = Runtime::new(config());
+    let runtime = Runtime::new(config);
     let mut database = Database::open(&dir.path().join("db.sqlite"), &runtime).unwrap();
     let module = runtime
         .load(&wat::parse_str(module_wat(SCHEMA, "")).unwrap())
