@@ -5,6 +5,7 @@
 //! | `GET /v1/ping` | | | [`ServerInfo`] |
 //! | `POST /v1/identity` | | | [`IdentityCreated`] |
 //! | `GET /v1/identity` | yes | | [`WhoAmI`] |
+//! | `DELETE /v1/identity` | yes | | [`IdentityDeleted`] (its databases deleted too) |
 //! | `GET /v1/databases` | yes | | [`DatabaseList`] |
 //! | `POST /v1/databases/{name}?clear=BOOL` | owner | wasm bytes | [`PublishResult`] |
 //! | `DELETE /v1/databases/{name}` | owner | | [`Deleted`] |
@@ -45,6 +46,15 @@ pub struct IdentityCreated {
 pub struct WhoAmI {
     /// The caller's identity id.
     pub identity: String,
+}
+
+/// Answer to `DELETE /v1/identity`: the identity is gone, and so is every database it owned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityDeleted {
+    /// The deleted identity.
+    pub identity: String,
+    /// The databases deleted with it, by name.
+    pub databases: Vec<String>,
 }
 
 /// Answer to a publish.

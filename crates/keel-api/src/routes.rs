@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 /// `GET`: server version and ABI.
 pub const PING: &str = "/v1/ping";
-/// `POST`: a new identity; `GET`: who the token belongs to.
+/// `POST`: a new identity; `GET`: who the token belongs to; `DELETE`: delete the identity
+/// and every database it owns.
 pub const IDENTITY: &str = "/v1/identity";
 /// `GET`: the caller's databases.
 pub const DATABASES: &str = "/v1/databases";

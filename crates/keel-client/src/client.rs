@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use keel_api::http::{
     ApiError, CallResult, DatabaseInfo, DatabaseList, DatabaseSummary, Deleted, IdentityCreated,
-    LogList, LogRecord, PublishResult, RenameRequest, ServerInfo, SqlRequest, SqlResult, WhoAmI,
+    IdentityDeleted, LogList, LogRecord, PublishResult, RenameRequest, ServerInfo, SqlRequest,
+    SqlResult, WhoAmI,
 };
 use keel_api::routes::{self, LogsQuery, PublishQuery};
 use serde::de::DeserializeOwned;
@@ -118,6 +119,11 @@ impl Client {
     /// `GET /v1/identity`: who the token belongs to.
     pub fn whoami(&self) -> Result<WhoAmI, ClientError> {
         self.request(Method::Get, routes::IDENTITY, RequestBody::Empty)
+    }
+
+    /// `DELETE /v1/identity`: deletes the identity of the token and every database it owns.
+    pub fn delete_identity(&self) -> Result<IdentityDeleted, ClientError> {
+        self.request(Method::Delete, routes::IDENTITY, RequestBody::Empty)
     }
 
     /// `GET /v1/databases`: the caller's databases.

@@ -12,6 +12,9 @@ pub(crate) struct DatabaseRow {
     /// File stem of the database's SQLite file; stays the same across renames.
     pub(crate) id: String,
     pub(crate) owner: String,
+    /// The hash of its module, which names a file under `modules/`; `None` without a module
+    /// (or, in a data dir from before this column, not yet known).
+    pub(crate) module_hash: Option<String>,
 }
 
 /// The bookkeeping store.
@@ -26,8 +29,16 @@ impl Control {
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS identities (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_micros INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, created_micros INTEGER NOT NULL);",
+             CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, created_micros INTEGER NOT NULL, module_hash TEXT);",
         )?;
+        let has_module_hash: bool = connection.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('databases') WHERE name = 'module_hash'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_module_hash {
+            connection.execute_batch("ALTER TABLE databases ADD COLUMN module_hash TEXT")?;
+        }
         Ok(Control { connection })
     }
 
@@ -48,16 +59,24 @@ impl Control {
         Ok(())
     }
 
+    /// Forgets an identity (its databases are removed by the caller, one by one).
+    pub(crate) fn delete_identity(&self, id: &str) -> rusqlite::Result<()> {
+        self.connection
+            .execute("DELETE FROM identities WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
     pub(crate) fn databases(&self) -> rusqlite::Result<Vec<DatabaseRow>> {
         let mut statement = self
             .connection
-            .prepare("SELECT name, id, owner FROM databases")?;
+            .prepare("SELECT name, id, owner, module_hash FROM databases")?;
         statement
             .query_map([], |row| {
                 Ok(DatabaseRow {
                     name: row.get(0)?,
                     id: row.get(1)?,
                     owner: row.get(2)?,
+                    module_hash: row.get(3)?,
                 })
             })?
             .collect()
@@ -65,10 +84,28 @@ impl Control {
 
     pub(crate) fn insert_database(&self, row: &DatabaseRow) -> rusqlite::Result<()> {
         self.connection.execute(
-            "INSERT INTO databases (name, id, owner, created_micros) VALUES (?1, ?2, ?3, ?4)",
-            params![row.name, row.id, row.owner, now_micros()],
+            "INSERT INTO databases (name, id, owner, created_micros, module_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![row.name, row.id, row.owner, now_micros(), row.module_hash],
         )?;
         Ok(())
+    }
+
+    /// Records which module the database with this id has now.
+    pub(crate) fn set_module_hash(&self, id: &str, hash: Option<&str>) -> rusqlite::Result<()> {
+        self.connection.execute(
+            "UPDATE databases SET module_hash = ?2 WHERE id = ?1",
+            params![id, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Whether any database has the module with this hash.
+    pub(crate) fn is_module_used(&self, hash: &str) -> rusqlite::Result<bool> {
+        self.connection.query_row(
+            "SELECT EXISTS (SELECT 1 FROM databases WHERE module_hash = ?1)",
+            [hash],
+            |row| row.get(0),
+        )
     }
 
     /// Removes the database with this id (never whichever database has a name now).

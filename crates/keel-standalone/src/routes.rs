@@ -13,8 +13,8 @@ use keel_api::DatabaseName;
 use keel_api::abi::ABI_VERSION;
 use keel_api::http::{
     CallResult, DatabaseInfo, DatabaseList, DatabaseSummary, Deleted, ErrorKind, IdentityCreated,
-    LogLevel, LogList, LogRecord, PublishResult, RenameRequest, ServerInfo, SqlRequest, SqlResult,
-    WhoAmI,
+    IdentityDeleted, LogLevel, LogList, LogRecord, PublishResult, RenameRequest, ServerInfo,
+    SqlRequest, SqlResult, WhoAmI,
 };
 use keel_api::routes::{self, LogsQuery, PublishQuery};
 use std::net::SocketAddr;
@@ -34,7 +34,10 @@ const MAX_SMALL_BODY: usize = 1 << 20;
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route(routes::PING, get(ping))
-        .route(routes::IDENTITY, post(create_identity).get(whoami))
+        .route(
+            routes::IDENTITY,
+            post(create_identity).get(whoami).delete(delete_identity),
+        )
         .route(routes::DATABASES, get(list))
         .route(routes::DATABASE, post(publish).delete(delete))
         .route(routes::RESET, post(reset))
@@ -77,6 +80,22 @@ async fn create_identity(
 async fn whoami(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Json<WhoAmI>> {
     let identity = authenticate(&state, &headers)?;
     Ok(Json(WhoAmI { identity }))
+}
+
+async fn delete_identity(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> AppResult<Json<IdentityDeleted>> {
+    let identity = authenticate(&state, &headers)?;
+    blocking(move || {
+        let databases = state.remove_identity(&identity)?;
+        tracing::info!(%identity, databases = databases.len(), "identity deleted");
+        Ok(Json(IdentityDeleted {
+            identity,
+            databases,
+        }))
+    })
+    .await
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Json<DatabaseList>> {
@@ -132,13 +151,20 @@ async fn publish(
     blocking(move || {
         // A module is compiled before the database is locked: compilation is the slow part.
         let module = state.runtime().load(&wasm)?;
-        state.store_module(module.hash(), &wasm)?;
+        let _lease = state.store_module(module.hash(), &wasm)?;
         let installed = state.with_database_or_create(name.as_str(), &identity, |entry, slot, created| {
             // Checked again under the lock: the owner may have given the database away.
             if !entry.is_owned_by(&identity) {
                 return Err(AppError::not_owner(name.as_str(), "publish to"));
             }
+            let old_hash = slot
+                .database()
+                .module()
+                .map(|module| module.hash().to_owned());
             let outcome = install(&state, slot, &module, query.clear, &identity);
+            if outcome.is_ok() {
+                state.record_module(entry, old_hash.as_deref(), Some(module.hash()));
+            }
             if let Err(error) = &outcome {
                 tracing::warn!(database = %name, error = ?error, "publish refused");
                 // A database this request created and that never got a module is not left
@@ -209,7 +235,12 @@ async fn reset(
     blocking(move || {
         state.with_database(&name, |entry, slot| {
             check_owner(entry, &name, &identity, "reset")?;
+            let old_hash = slot
+                .database()
+                .module()
+                .map(|module| module.hash().to_owned());
             slot.database().wipe()?;
+            state.record_module(entry, old_hash.as_deref(), None);
             slot.logs.clear().map_err(AppError::internal)
         })?;
         tracing::info!(database = %name, "database reset");

@@ -39,6 +39,10 @@ pub(crate) struct Inner {
     pub(crate) data_dir: PathBuf,
     pub(crate) runtime: Runtime,
     pub(crate) control: Mutex<Control>,
+    /// Module files being published right now, by hash, with how many publishes use each:
+    /// no database refers to them yet, but they must not be removed. Also the lock under
+    /// which module files are written and removed.
+    modules_in_use: Mutex<HashMap<String, usize>>,
     identities: RwLock<HashMap<String, blake3::Hash>>,
     databases: RwLock<HashMap<String, Arc<DatabaseEntry>>>,
     pub(crate) max_body_bytes: usize,
@@ -96,9 +100,23 @@ impl AppState {
             .into_iter()
             .filter_map(|(id, hash)| blake3::Hash::from_hex(&hash).ok().map(|hash| (id, hash)))
             .collect();
-        let rows = control.databases().context("read the database directory")?;
+        let config = HostConfig {
+            fuel_per_call: flags.fuel_per_call,
+            max_memory_bytes: flags.max_memory_mib << 20,
+            sql_time_limit: std::time::Duration::from_millis(flags.sql_time_limit_ms),
+            sync_full: flags.sync == flags::Sync::Full,
+        };
+        let runtime = Runtime::new(config);
+        let mut rows = control.databases().context("read the database directory")?;
         let known_ids: HashSet<String> = rows.iter().map(|row| row.id.clone()).collect();
         remove_orphaned_files(data_dir, &known_ids).context("remove orphaned database files")?;
+        learn_module_hashes(data_dir, &runtime, &control, &mut rows)
+            .context("read the modules of the databases")?;
+        let used: HashSet<&str> = rows
+            .iter()
+            .filter_map(|row| row.module_hash.as_deref())
+            .collect();
+        remove_unused_module_files(data_dir, &used).context("remove unused module files")?;
         let databases = rows
             .into_iter()
             .map(|row| {
@@ -108,15 +126,10 @@ impl AppState {
                 )
             })
             .collect();
-        let config = HostConfig {
-            fuel_per_call: flags.fuel_per_call,
-            max_memory_bytes: flags.max_memory_mib << 20,
-            sql_time_limit: std::time::Duration::from_millis(flags.sql_time_limit_ms),
-            sync_full: flags.sync == flags::Sync::Full,
-        };
         Ok(AppState(Arc::new(Inner {
             data_dir: data_dir.clone(),
-            runtime: Runtime::new(config),
+            runtime,
+            modules_in_use: Mutex::new(HashMap::new()),
             control: Mutex::new(control),
             identities: RwLock::new(identities),
             databases: RwLock::new(databases),
@@ -226,11 +239,18 @@ impl AppState {
         if let Some(entry) = databases.get(name) {
             return Ok((entry.clone(), false));
         }
+        if !read(&self.0.identities).contains_key(owner) {
+            return Err(AppError::new(
+                ErrorKind::Unauthorized,
+                "the identity was deleted",
+            ));
+        }
         self.check_quota(&databases, owner)?;
         let row = DatabaseRow {
             name: name.to_owned(),
             id: crate::auth::random_hex(12),
             owner: owner.to_owned(),
+            module_hash: None,
         };
         self.lock_control()
             .insert_database(&row)
@@ -266,6 +286,11 @@ impl AppState {
     /// file closed and removed, its log cleared. Requests waiting for the slot then find it
     /// deleted.
     pub(crate) fn remove_database(&self, entry: &DatabaseEntry, slot: &mut Slot) -> AppResult<()> {
+        let module_hash = slot
+            .database
+            .as_ref()
+            .and_then(|database| database.module())
+            .map(|module| module.hash().to_owned());
         {
             let mut databases = self.write_databases();
             self.lock_control()
@@ -283,7 +308,36 @@ impl AppState {
         self.close(slot);
         slot.logs.clear().map_err(AppError::internal)?;
         remove_database_files(&entry.database_path(&self.0.data_dir));
+        if let Some(hash) = module_hash {
+            self.remove_module_if_unused(&hash);
+        }
         Ok(())
+    }
+
+    /// Deletes an identity and every database it still owns; the names of those databases.
+    pub(crate) fn remove_identity(&self, identity: &str) -> AppResult<Vec<String>> {
+        // From here on no database can be created for it or given to it.
+        write(&self.0.identities).remove(identity);
+        self.lock_control()
+            .delete_identity(identity)
+            .map_err(AppError::internal)?;
+        let mut deleted = Vec::new();
+        for (name, _) in self.databases_of(identity) {
+            let removed = self.with_database(&name, |entry, slot| {
+                if !entry.is_owned_by(identity) {
+                    return Ok(false);
+                }
+                self.remove_database(entry, slot)?;
+                Ok(true)
+            });
+            match removed {
+                Ok(true) => deleted.push(name),
+                Ok(false) => {}
+                Err(error) if error.kind() == ErrorKind::NotFound => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(deleted)
     }
 
     /// Gives the database whose slot the caller holds the name `new` and, when asked, to the
@@ -294,20 +348,15 @@ impl AppState {
         new: &str,
         new_owner: Option<&str>,
     ) -> AppResult<()> {
+        let mut databases = self.write_databases();
         if let Some(owner) = new_owner
-            && !self
-                .0
-                .identities
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .contains_key(owner)
+            && !read(&self.0.identities).contains_key(owner)
         {
             return Err(AppError::new(
                 ErrorKind::BadRequest,
                 format!("no identity `{owner}` to give the database to"),
             ));
         }
-        let mut databases = self.write_databases();
         let old = entry.name();
         if old != new && databases.contains_key(new) {
             return Err(AppError::new(
@@ -373,19 +422,62 @@ impl AppState {
     }
 
     /// Stores module bytes under their hash, so databases can reload them after a restart.
-    pub(crate) fn store_module(&self, hash: &str, wasm: &[u8]) -> AppResult<()> {
+    /// The file is kept while the returned lease lives (the publish that stores it), and
+    /// afterwards as long as a database refers to it.
+    pub(crate) fn store_module(&self, hash: &str, wasm: &[u8]) -> AppResult<ModuleLease> {
+        let mut in_use = lock(&self.0.modules_in_use);
         let path = self.module_path(hash);
-        if path.exists() {
-            return Ok(());
+        if !path.exists() {
+            let dir = path.parent().expect("module files live in a directory");
+            let mut file = tempfile::NamedTempFile::new_in(dir).map_err(AppError::internal)?;
+            file.write_all(wasm)
+                .and_then(|()| file.as_file().sync_all())
+                .map_err(AppError::internal)?;
+            file.persist(&path)
+                .map_err(|error| AppError::internal(error.error))?;
         }
-        let dir = path.parent().expect("module files live in a directory");
-        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(AppError::internal)?;
-        file.write_all(wasm)
-            .and_then(|()| file.as_file().sync_all())
-            .map_err(AppError::internal)?;
-        file.persist(&path)
-            .map_err(|error| AppError::internal(error.error))?;
-        Ok(())
+        *in_use.entry(hash.to_owned()).or_default() += 1;
+        Ok(ModuleLease {
+            state: self.clone(),
+            hash: hash.to_owned(),
+        })
+    }
+
+    /// Records that the database now has the module `hash` (or none), and removes the file of
+    /// the module it had if nothing uses it any more.
+    pub(crate) fn record_module(
+        &self,
+        entry: &DatabaseEntry,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) {
+        if let Err(error) = self.lock_control().set_module_hash(&entry.id, new) {
+            tracing::error!(database = %entry.id, %error, "could not record the module of a database");
+        }
+        if let Some(old) = old
+            && Some(old) != new
+        {
+            self.remove_module_if_unused(old);
+        }
+    }
+
+    /// Removes the module file `hash` when no database refers to it and no publish holds it.
+    fn remove_module_if_unused(&self, hash: &str) {
+        let in_use = lock(&self.0.modules_in_use);
+        if in_use.contains_key(hash) {
+            return;
+        }
+        match self.lock_control().is_module_used(hash) {
+            Ok(false) => {
+                if let Err(error) = std::fs::remove_file(self.module_path(hash))
+                    && error.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(module = hash, %error, "could not remove an unused module file");
+                }
+            }
+            Ok(true) => {}
+            Err(error) => tracing::error!(module = hash, %error, "could not look up a module"),
+        }
     }
 
     fn module_path(&self, hash: &str) -> PathBuf {
@@ -557,6 +649,72 @@ fn remove_orphaned_files(data_dir: &Path, known_ids: &HashSet<String>) -> std::i
         }
     }
     Ok(())
+}
+
+/// Keeps a module file while a publish uses it; dropping it lets the file go if no database
+/// refers to it.
+pub(crate) struct ModuleLease {
+    state: AppState,
+    hash: String,
+}
+
+impl Drop for ModuleLease {
+    fn drop(&mut self) {
+        {
+            let mut in_use = lock(&self.state.0.modules_in_use);
+            if let Some(count) = in_use.get_mut(&self.hash) {
+                *count -= 1;
+                if *count == 0 {
+                    in_use.remove(&self.hash);
+                }
+            }
+        }
+        self.state.remove_module_if_unused(&self.hash);
+    }
+}
+
+/// Fills in the module hash of rows that have none recorded (a data dir from before the
+/// directory recorded them) by reading it from the database file.
+fn learn_module_hashes(
+    data_dir: &Path,
+    runtime: &Runtime,
+    control: &Control,
+    rows: &mut [DatabaseRow],
+) -> anyhow::Result<()> {
+    for row in rows.iter_mut().filter(|row| row.module_hash.is_none()) {
+        let path = database_path(data_dir, &row.id);
+        if !path.exists() {
+            continue;
+        }
+        let hash = Database::open(&path, runtime)?.installed_hash()?;
+        if hash.is_some() {
+            control.set_module_hash(&row.id, hash.as_deref())?;
+            row.module_hash = hash;
+        }
+    }
+    Ok(())
+}
+
+/// Removes module files no database refers to, and temp files of interrupted writes.
+fn remove_unused_module_files(data_dir: &Path, used: &HashSet<&str>) -> std::io::Result<()> {
+    for file in std::fs::read_dir(data_dir.join("modules"))? {
+        let path = file?.path();
+        let Some(file_name) = path.file_name().and_then(|name| name.to_str()) else {
+            continue;
+        };
+        let hash = file_name.strip_suffix(".wasm");
+        if hash.is_none_or(|hash| !used.contains(hash)) {
+            tracing::info!(file = %path.display(), "removing a module file no database refers to");
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the server process: the real binary on an ephemeral port, driven by
 //! `keel-client`, with the fixture modules of `modules/` built to wasm32.
 
+mod cleanup;
 mod hostile;
 mod support;
 
