@@ -16,6 +16,7 @@ mod module_code;
 mod permissions;
 mod publish;
 mod reducers;
+mod remote;
 mod restart;
 mod runaway;
 mod sql;

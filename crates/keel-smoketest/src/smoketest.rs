@@ -38,7 +38,8 @@ enum ModuleSource {
 
 /// One test's view of a Keel server: its own identity, its own database (from the pool when
 /// the server is shared), its own CLI config. Everything it does is journaled for the failure
-/// report. Dropping it wipes and returns the database, or deletes it on a remote server.
+/// report. Dropping it wipes and returns the database, or on a remote server deletes it and
+/// the identities the test made.
 pub struct Smoketest {
     scope: Arc<Scope>,
     server: Server,
@@ -46,6 +47,9 @@ pub struct Smoketest {
     identity: String,
     db: String,
     extra_databases: Vec<String>,
+    /// Identities made with [`Smoketest::new_identity`], deleted with the test on a remote
+    /// server.
+    extra_identities: Mutex<Vec<Client>>,
     wasm: Option<Arc<Vec<u8>>>,
     module_name: Option<String>,
     config_path: Mutex<Option<PathBuf>>,
@@ -219,8 +223,13 @@ impl Smoketest {
     pub fn new_identity(&self) -> Result<Identity, SmoketestError> {
         let anonymous = self.client.without_token();
         let created = self.journaled_value("create identity", || anonymous.create_identity())?;
+        let client = anonymous.with_token(&created.token);
+        self.extra_identities
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(client.clone());
         Ok(Identity {
-            client: anonymous.with_token(&created.token),
+            client,
             identity: created.identity,
         })
     }
@@ -381,7 +390,31 @@ impl Drop for Smoketest {
         }
         match &self.server {
             Server::Remote => {
+                // Nothing is left on a server the run does not own: the identities go too,
+                // and with them any database they still own (the CLI's included).
                 let _ = self.client.delete(&self.db);
+                let extra = std::mem::take(
+                    self.extra_identities
+                        .get_mut()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                );
+                for identity in extra {
+                    let _ = identity.delete_identity();
+                }
+                // One the test made with `keel identity new` lives in its CLI config.
+                let config_path = self
+                    .config_path
+                    .get_mut()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .take();
+                if let Some(token) = config_path
+                    .and_then(|path| keel_cli::Config::load(&path).ok())
+                    .and_then(|config| config.token)
+                    .filter(|token| Some(token.as_str()) != self.client.token())
+                {
+                    let _ = self.client.with_token(&token).delete_identity();
+                }
+                let _ = self.client.delete_identity();
             }
             Server::Shared(pool) => {
                 // Whether the test published through the harness, the CLI, or not at all: if the
@@ -490,6 +523,7 @@ impl SmoketestBuilder {
             identity,
             db,
             extra_databases: Vec::new(),
+            extra_identities: Mutex::new(Vec::new()),
             wasm: None,
             module_name: None,
             config_path: Mutex::new(None),
