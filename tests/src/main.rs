@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod constraints;
 mod errors;
+mod faults;
 mod guard;
 mod identity;
 mod logs;

@@ -54,6 +54,32 @@ pub enum SmoketestError {
     /// Waiting for a child process failed; its outcome is unknown.
     #[error(transparent)]
     Wait(#[from] keel_process::WaitError),
+    /// A call failed because the test's private server is no longer running.
+    #[error(
+        "{action}: the test's server is gone (pid {pid} exited, {status}); the last lines of its log, {log_tail}"
+    )]
+    ServerGone {
+        /// What the test did.
+        action: String,
+        /// The server's process id.
+        pid: u32,
+        /// How it ended (`signal: 9 (SIGKILL)`, say).
+        status: std::process::ExitStatus,
+        /// The path and last lines of its log.
+        log_tail: String,
+        /// The client error the call got.
+        #[source]
+        source: Box<keel_client::ClientError>,
+    },
+    /// The private server's data dir has no size limit to change.
+    #[error("the server's data dir has no limit to change: build with .data_dir_limit(bytes)")]
+    NoDataDirLimit,
+    /// The data dir's size limit could not be set.
+    #[error("cannot limit the size of the server's data dir: {reason}")]
+    DataDirLimit {
+        /// What failed.
+        reason: String,
+    },
     /// The test needs a local server but runs in remote mode.
     #[error(
         "this test needs a local server ({0}), but the run targets a remote server: declare it with #[local_only = \"...\"]"
@@ -116,7 +142,9 @@ impl SmoketestError {
     /// The client error behind this one, if any (to check statuses and error kinds).
     pub fn client_error(&self) -> Option<&keel_client::ClientError> {
         match self {
-            SmoketestError::Client { source, .. } => Some(source.as_ref()),
+            SmoketestError::Client { source, .. } | SmoketestError::ServerGone { source, .. } => {
+                Some(source.as_ref())
+            }
             _ => None,
         }
     }

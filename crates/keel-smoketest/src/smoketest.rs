@@ -28,6 +28,7 @@ pub struct SmoketestBuilder {
     local_server: Option<&'static str>,
     server_url: Option<String>,
     server_args: Vec<String>,
+    data_dir_limit: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +84,7 @@ impl Smoketest {
             local_server: None,
             server_url: None,
             server_args: Vec::new(),
+            data_dir_limit: None,
         }
     }
 
@@ -113,7 +115,13 @@ impl Smoketest {
 
     /// Calls a reducer on the test's database.
     pub fn call(&self, reducer: &str, args: Value) -> Result<CallResult, SmoketestError> {
-        let action = format!("call {reducer} {args} on {}", self.db);
+        // Arguments can be large (a test filling the disk sends 64 KiB strings): the journal and
+        // the error keep their start.
+        let action = format!(
+            "call {reducer} {} on {}",
+            brief_text(args.to_string()),
+            self.db
+        );
         self.journaled(action, || self.client.call(&self.db, reducer, &args))
     }
 
@@ -244,6 +252,47 @@ impl Smoketest {
         self.restart(true)
     }
 
+    /// Kills the test's private server with SIGKILL and reaps it, without starting it again:
+    /// until [`Smoketest::restart_server`], calls fail with [`SmoketestError::ServerGone`], which
+    /// says how the server ended and shows its log (as for a server that dies on its own).
+    pub fn kill_server(&mut self) -> Result<(), SmoketestError> {
+        let Server::Private(server) = &mut self.server else {
+            return Err(SmoketestError::NeedsLocalServer(
+                "killing the server; build with .local_server(\"reason\")",
+            ));
+        };
+        let gone = server.kill()?;
+        self.scope.record(match gone {
+            Some(gone) => format!("kill -9 the server (pid {}): {}", gone.pid, gone.status),
+            None => "kill -9 the server: it was not running".to_owned(),
+        });
+        Ok(())
+    }
+
+    /// The log of the test's private server, as written so far.
+    pub fn server_log(&self) -> Result<String, SmoketestError> {
+        let Server::Private(server) = &self.server else {
+            return Err(SmoketestError::NeedsLocalServer(
+                "reading the server log; build with .local_server(\"reason\")",
+            ));
+        };
+        let path = server.log_path();
+        std::fs::read_to_string(path)
+            .map_err(SmoketestError::io(format!("read {}", path.display())))
+    }
+
+    /// Changes the size limit of the private server's data dir (see
+    /// [`SmoketestBuilder::data_dir_limit`]); raising it gives the space back.
+    pub fn set_data_dir_limit(&mut self, bytes: u64) -> Result<(), SmoketestError> {
+        let Server::Private(server) = &mut self.server else {
+            return Err(SmoketestError::NoDataDirLimit);
+        };
+        server.set_data_dir_limit(bytes)?;
+        self.scope
+            .record(format!("data dir limit set to {bytes} bytes"));
+        Ok(())
+    }
+
     fn restart(&mut self, crash: bool) -> Result<(), SmoketestError> {
         let Server::Private(server) = &mut self.server else {
             return Err(SmoketestError::NeedsLocalServer(
@@ -368,10 +417,37 @@ impl Smoketest {
                 .record(format!("{action} -> ok {}", brief(value))),
             Err(error) => self.scope.record(format!("{action} -> error: {error}")),
         }
-        result.map_err(|source| SmoketestError::Client {
+        result.map_err(|source| self.call_error(action, source))
+    }
+
+    /// A failed call's error; when no answer came and the private server has exited, the
+    /// error says so, with how it ended and its log.
+    fn call_error(&self, action: String, source: keel_client::ClientError) -> SmoketestError {
+        let no_answer = matches!(
+            source,
+            keel_client::ClientError::Unreachable { .. }
+                | keel_client::ClientError::Transport { .. }
+        );
+        if let Server::Private(server) = &self.server
+            && no_answer
+            && let Some(gone) = server.gone()
+        {
+            self.scope.record(format!(
+                "the server (pid {}) is gone: {}",
+                gone.pid, gone.status
+            ));
+            return SmoketestError::ServerGone {
+                action,
+                pid: gone.pid,
+                status: gone.status,
+                log_tail: keel_process::log_tail(server.log_path()),
+                source: Box::new(source),
+            };
+        }
+        SmoketestError::Client {
             action,
             source: Box::new(source),
-        })
+        }
     }
 
     fn journaled_value<T: std::fmt::Debug>(
@@ -491,6 +567,17 @@ impl SmoketestBuilder {
         self
     }
 
+    /// Limits the private server's data dir to `bytes` (implies
+    /// [`SmoketestBuilder::local_server`]), for disk-full tests: a tmpfs of that size when the
+    /// test process may mount one (as root), else a limit on the size of each file the server
+    /// writes (`RLIMIT_FSIZE`); the journal says which. [`Smoketest::set_data_dir_limit`]
+    /// changes it.
+    pub fn data_dir_limit(mut self, bytes: u64) -> SmoketestBuilder {
+        self.data_dir_limit = Some(bytes);
+        self.local_server.get_or_insert("a size-limited data dir");
+        self
+    }
+
     /// Targets this server instead of the one the environment names.
     pub fn server_url(mut self, url: &str) -> SmoketestBuilder {
         self.server_url = Some(url.to_owned());
@@ -560,7 +647,12 @@ fn acquire_server(
         let dir = scope
             .temp_dir()?
             .join(format!("server-{}", random_suffix()));
-        let server = LocalServer::start(&dir, &builder.server_args)?;
+        let server = LocalServer::start_limited(
+            &dir,
+            &builder.server_args,
+            builder.data_dir_limit,
+            &|entry| scope.record(entry),
+        )?;
         scope.watch_log(server.log_path().to_owned(), false);
         let url = server.url().to_owned();
         return Ok((Server::Private(Box::new(server)), url));
@@ -647,7 +739,11 @@ fn normalize_table(table: &str) -> String {
 }
 
 fn brief(value: &impl std::fmt::Debug) -> String {
-    let text = format!("{value:?}");
+    brief_text(format!("{value:?}"))
+}
+
+/// The first 300 bytes of `text`, and `...` if there was more.
+fn brief_text(text: String) -> String {
     if text.len() > 300 {
         format!("{}...", &text[..text.floor_char_boundary(300)])
     } else {
