@@ -19,16 +19,9 @@ fn wasm_file(t: &Smoketest, name: &str) -> anyhow::Result<String> {
     Ok(path.display().to_string())
 }
 
-/// The workspace root, found at run time.
+/// The workspace root, found at run time (never from a path compiled into the binary).
 fn workspace_root() -> PathBuf {
-    match std::env::var_os(keel_artifacts::env::WORKSPACE_ROOT) {
-        Some(root) => PathBuf::from(root),
-        None => {
-            let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
-                .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
-            manifest_dir.join("..")
-        }
-    }
+    keel_artifacts::workspace_root().expect("the smoketests run inside the Keel workspace")
 }
 
 smoketest! {
@@ -259,7 +252,8 @@ smoketest! {
 
 smoketest! {
     /// `keel build` of a module with a type error exits BUILD_FAILED with cargo's diagnostics.
-    #[tags("cli", "build")]
+    /// It runs cargo, so it carries the `module_code` tag (skipped where no cargo can be run).
+    #[tags("cli", "build", "module_code")]
     fn cli_build_failure_exit_code() {
         let t = Smoketest::builder().build()?;
         let broken = workspace_root().join("modules").join("broken");

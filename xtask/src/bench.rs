@@ -16,7 +16,7 @@ use serde::Serialize;
 use xshell::{Shell, cmd};
 
 use crate::{
-    flags, process, project_root,
+    archive, flags, process, project_root,
     smoketest::{self, SharedServers, SuiteReport, TestStatus},
     warmup::{self, WarmupPlan},
 };
@@ -32,6 +32,8 @@ impl flags::Bench {
         let again = warmup::warmup(sh, WarmupPlan { server: true }).context("warm no-op warmup")?;
         let noop_warmup_ms = started.elapsed().as_secs_f64() * 1000.0;
         let noop_compiled: u32 = again.timings.iter().map(|it| it.crates_compiled).sum();
+
+        let archive = measure_archive(sh, &root, &first.timings).context("measure the archive")?;
 
         let overhead = measure_overhead(sh, &first.test_binary, self.samples, &out_dir)
             .context("measure per-test overhead")?;
@@ -109,6 +111,7 @@ impl flags::Bench {
                 fresh_server_per_test: SuiteRun::of(&fresh_servers),
                 shared_servers: SuiteRun::of(&parallel),
             },
+            archive,
         };
         let path = out_dir.join("bench.json");
         fs::create_dir_all(&out_dir).with_context(|| format!("create {}", out_dir.display()))?;
@@ -143,6 +146,62 @@ struct BenchReport {
     module_builds: BuildComparison,
     warm_noop_warmup: NoopWarmup,
     peer_baseline: PeerBaseline,
+    archive: ArchiveBench,
+}
+
+/// `cargo xtask archive`: size, time to create, time to extract and verify in a second clone, and
+/// what building once saves over building on every shard.
+#[derive(Debug, Serialize)]
+struct ArchiveBench {
+    bytes: u64,
+    create_ms: f64,
+    extract_verify_ms: f64,
+    /// The warmup the archive's artifacts came from, summed over its steps (what a shard without
+    /// the archive would spend building; a fresh clone's first warmup is the honest figure, a warm
+    /// one understates it).
+    build_ms: f64,
+    /// Crates that warmup compiled (0: it was a no-op, and the saving below is a lower bound).
+    build_crates_compiled: u32,
+    /// `(N - 1) * build_ms - N * extract_verify_ms` for N = 2, 4, 8 shards.
+    saving_ms_by_shards: Vec<(u32, f64)>,
+}
+
+/// Creates an archive, extracts and verifies it in a clone, and works out the saving.
+fn measure_archive(
+    sh: &Shell,
+    root: &std::path::Path,
+    timings: &[keel_artifacts::BuildTiming],
+) -> anyhow::Result<ArchiveBench> {
+    eprintln!("\n==> bench: archive");
+    let path = smoketest_dir(root).join("bench-archive.tar.zst");
+    let created = archive::create(sh, root, &path)?;
+    let temp = tempfile::Builder::new()
+        .prefix("keel-bench-archive-")
+        .tempdir()?;
+    let clone = temp.path().join("checkout");
+    archive::e2e::clone_with_changes(sh, root, &clone)?;
+    let started = Instant::now();
+    archive::extract(&path, &clone)?;
+    let extract_verify_ms = started.elapsed().as_secs_f64() * 1000.0;
+    fs::remove_file(&path).with_context(|| format!("remove {}", path.display()))?;
+    // The archive's own build timings are those of the last real build when this one was fresh.
+    let build_ms: f64 = timings.iter().map(|it| it.wall_ms).sum();
+    let build_crates_compiled = timings.iter().map(|it| it.crates_compiled).sum();
+    Ok(ArchiveBench {
+        bytes: created.bytes,
+        create_ms: created.wall.as_secs_f64() * 1000.0,
+        extract_verify_ms,
+        build_ms,
+        build_crates_compiled,
+        saving_ms_by_shards: [2, 4, 8]
+            .map(|n| {
+                (
+                    n,
+                    f64::from(n - 1) * build_ms - f64::from(n) * extract_verify_ms,
+                )
+            })
+            .to_vec(),
+    })
 }
 
 /// The harness's `--keel-bench-overhead` samples, with the median and p95 of each sample list.
@@ -418,12 +477,28 @@ fn print_table(bench: &BenchReport) {
             "ratio fresh / shared",
             Cell::Number(peer.ratio_fresh_over_shared),
         ),
+        ("archive size (bytes)", Cell::Count(bench.archive.bytes)),
+        ("archive create (ms)", number(bench.archive.create_ms)),
+        (
+            "archive extract + verify (ms)",
+            number(bench.archive.extract_verify_ms),
+        ),
+        (
+            "build the archive holds (ms, its warmup)",
+            number(bench.archive.build_ms),
+        ),
     ];
     rows.extend(
         fixed
             .into_iter()
             .map(|(label, cell)| (label.to_owned(), cell)),
     );
+    for (shards, saving_ms) in &bench.archive.saving_ms_by_shards {
+        rows.push((
+            format!("build once vs on each of {shards} shards: saved (ms)"),
+            number(*saving_ms),
+        ));
+    }
     eprintln!("\n{:<48} {:>12}", "benchmark", "value");
     for (label, cell) in rows {
         let text = match cell {

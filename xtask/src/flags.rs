@@ -29,11 +29,34 @@ pub(crate) enum Command {
     Tidy(Tidy),
     /// Run the reliability scenarios against fresh servers and write target/smoketest/stress.json.
     Stress(Stress),
+    /// Warm up, then write one .tar.zst holding everything a run needs, for a machine without Rust.
+    Archive(Archive),
+    /// Unpack an archive of `cargo xtask archive` into this checkout, verifying it first.
+    Extract(Extract),
 }
 
 /// Flags of `cargo xtask warmup`: none; it builds the same artifacts for every kind of run.
 #[derive(Debug, Args)]
 pub(crate) struct Warmup {}
+
+/// Flags of `cargo xtask archive`.
+#[derive(Debug, Args)]
+pub(crate) struct Archive {
+    /// Where to write the archive [default: target/smoketest/smoketests.tar.zst].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) archive_file: Option<PathBuf>,
+    /// Then prove it (as `cargo xtask qa` does): run it in a second clone without cargo on PATH.
+    #[arg(long, conflicts_with = "archive_file")]
+    pub(crate) prove: bool,
+}
+
+/// Flags of `xtask extract`.
+#[derive(Debug, Args)]
+pub(crate) struct Extract {
+    /// The archive to unpack (made by `cargo xtask archive` from this checkout's revision).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) archive_file: PathBuf,
+}
 
 /// Flags of `cargo xtask smoketest`.
 #[derive(Debug, Args, Clone)]

@@ -5,6 +5,7 @@
 //! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `tidy` checks the tree. Each task lives in its own module,
 //! next to nothing but its flags (`flags.rs`); `main` only dispatches.
 
+mod archive;
 mod bench;
 mod flags;
 mod process;
@@ -15,10 +16,7 @@ mod stress;
 mod tidy;
 mod warmup;
 
-use std::{
-    path::{Path, PathBuf},
-    process::ExitCode,
-};
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{CommandFactory, Parser};
 use xshell::Shell;
@@ -51,6 +49,11 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::Xtask::command().print_help()?;
         return Ok(());
     };
+    if keel_artifacts::workspace_root().is_none() {
+        anyhow::bail!(
+            "run the xtask inside a Keel checkout (no ancestor of the current directory or of the xtask binary is the workspace root)"
+        );
+    }
     process::install_signal_handler()?;
     let sh = Shell::new()?;
     sh.change_dir(project_root());
@@ -61,15 +64,16 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Bench(it) => it.run(&sh),
         Command::Tidy(it) => it.run(&sh),
         Command::Stress(it) => it.run(&sh),
+        Command::Archive(it) => it.run(&sh),
+        Command::Extract(it) => it.run(&sh),
     }
 }
 
-/// The workspace root, one level above this package.
+/// The workspace root, found at run time from the current directory (then the xtask binary), never
+/// from where the xtask was compiled: an archived runner works in any checkout. `main` checks that
+/// there is one before any task runs.
 pub(crate) fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask/ has a parent")
-        .to_path_buf()
+    keel_artifacts::workspace_root().expect("main checked that the workspace root exists")
 }
 
 /// The Cargo that runs us (`$CARGO`), so nested builds use the same toolchain.

@@ -1,7 +1,8 @@
 //! `cargo xtask qa`: everything CI checks, each step timed, in one final table.
 //!
 //! Order: tidy, formatting and clippy of both workspaces, the modules build (keel-standalone's
-//! integration tests load the precompiled modules), the unit and integration tests, then the smoketests.
+//! integration tests load the precompiled modules), the unit and integration tests, then the smoketests,
+//! then the archive's end-to-end proof (`archive::e2e`: a second clone runs it without cargo).
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use anyhow::Context;
 use keel_artifacts::smoketest_dir;
 use xshell::{Shell, cmd};
 
-use crate::{cargo, flags, process, project_root, smoketest, tidy, warmup};
+use crate::{archive, cargo, flags, process, project_root, smoketest, tidy, warmup};
 
 impl flags::Qa {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -71,6 +72,8 @@ impl flags::Qa {
                     let report = smoketest::run_suite(sh, &flags, &[])?;
                     smoketest::finish(&flags, &report)
                 })?;
+                // Reuses what the smoketests step built: the archive compiles nothing.
+                step(&mut steps, "archive e2e", || archive::e2e::prove(sh))?;
             }
             Ok(())
         })();

@@ -9,6 +9,7 @@ mod runner;
 pub(crate) mod selection;
 mod servers;
 pub(crate) mod summary;
+pub(crate) mod without_cargo;
 
 use std::{
     collections::BTreeSet,
@@ -126,6 +127,14 @@ pub(crate) fn run_suite(
     let target = flags.target();
     let remote = matches!(target, Target::Remote { .. });
     let (test_binary, timings) = if flags.no_build {
+        // From an extracted archive: refuse other sources or damaged artifacts before anything runs.
+        if let Some(info) = crate::archive::verify_checkout(&root)? {
+            eprintln!(
+                "==> archive of revision {} verified: sources and {} artifacts match",
+                info.revision,
+                info.artifacts.len()
+            );
+        }
         let manifest = Manifest::load(&root)?;
         (
             fresh_binary(&root, &manifest, "smoketests")?,
@@ -227,8 +236,7 @@ pub(crate) fn run_suite(
     };
     for args in invocations {
         eprintln!("==> cargo {}", args.join(" "));
-        let cargo = cargo();
-        let mut command = cmd!(sh, "{cargo} {args...}");
+        let mut command = without_cargo::command(sh, &root, &args)?;
         for key in keel_env::SERVER_VARIABLES {
             command = command.env_remove(key);
         }
@@ -359,8 +367,11 @@ pub(crate) fn read_metadata(
     serde_json::from_str(&json).context("parse the output of `smoketests --keel-metadata`")
 }
 
-/// Whether `cargo nextest` works here.
+/// Whether `cargo nextest` works here (or, without cargo, `cargo-nextest` over an archive's metadata).
 pub(crate) fn nextest_available(sh: &Shell) -> bool {
+    if !without_cargo::cargo_available() {
+        return without_cargo::nextest_available(sh, &project_root());
+    }
     let cargo = cargo();
     process::read(
         cmd!(sh, "{cargo} nextest --version")

@@ -1,6 +1,7 @@
 //! Content hashing of build inputs and artifacts with blake3.
 
 use std::{
+    collections::BTreeMap,
     fs, io,
     path::{Component, Path, PathBuf},
 };
@@ -27,6 +28,41 @@ pub fn hash_inputs(root: &Path, inputs: &[PathBuf]) -> io::Result<String> {
         }
     }
     Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// The files [`hash_inputs`] reads for `inputs`, each with its [`hash_file`], by relative path
+/// (`/` separators): what lets a checkout be compared file by file with the one an artifact was
+/// built from. Inputs that do not exist contribute nothing.
+pub fn hash_input_files(root: &Path, inputs: &[PathBuf]) -> io::Result<BTreeMap<String, String>> {
+    let mut files = BTreeMap::new();
+    for input in inputs {
+        let absolute = root.join(input);
+        match fs::metadata(&absolute) {
+            Ok(metadata) if metadata.is_dir() => list_dir(&mut files, root, &absolute)?,
+            Ok(_) => {
+                files.insert(relative_name(root, &absolute), hash_file(&absolute)?);
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(files)
+}
+
+fn list_dir(files: &mut BTreeMap<String, String>, root: &Path, dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?.path();
+        let name = entry.file_name().and_then(|it| it.to_str()).unwrap_or("");
+        if name == "target" || name.starts_with('.') {
+            continue;
+        }
+        if fs::metadata(&entry)?.is_dir() {
+            list_dir(files, root, &entry)?;
+        } else {
+            files.insert(relative_name(root, &entry), hash_file(&entry)?);
+        }
+    }
+    Ok(())
 }
 
 /// Hashes one file's contents.
@@ -160,6 +196,30 @@ mod tests {
         assert_ne!(
             hash_file(&dir.path().join("a")).unwrap(),
             hash_file(&dir.path().join("b")).unwrap()
+        );
+    }
+
+    #[test]
+    fn input_files_lists_what_the_hash_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("src/target")).unwrap();
+        fs::write(dir.path().join("src/lib.rs"), "fn f() {}").unwrap();
+        fs::write(dir.path().join("src/.hidden"), "x").unwrap();
+        fs::write(dir.path().join("src/target/out"), "x").unwrap();
+        fs::write(dir.path().join("Cargo.toml"), "[workspace]").unwrap();
+        let inputs = [
+            PathBuf::from("src"),
+            PathBuf::from("Cargo.toml"),
+            PathBuf::from("gone"),
+        ];
+        let files = hash_input_files(dir.path(), &inputs).unwrap();
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            ["Cargo.toml", "src/lib.rs"]
+        );
+        assert_eq!(
+            files["src/lib.rs"],
+            hash_file(&dir.path().join("src/lib.rs")).unwrap()
         );
     }
 }

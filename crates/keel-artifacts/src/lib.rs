@@ -11,7 +11,7 @@
 //! Modules:
 //! - [`env`]: the names of the environment variables between the xtask and the harness.
 //! - `root`: finding the workspace root and the well-known paths under `target/`.
-//! - `hashing`: [`hash_inputs`] and [`hash_file`].
+//! - `hashing`: [`hash_inputs`], [`hash_input_files`] and [`hash_file`].
 //! - `manifest`: [`Manifest`], [`Artifact`] and freshness checks.
 //! - `records`: [`TestRecord`], [`ModuleBuildRecord`], [`TestMeta`], [`BuildTiming`], [`BenchOverhead`].
 //! - `errors`: [`ManifestError`] and [`Staleness`].
@@ -27,7 +27,9 @@ mod records;
 mod root;
 
 pub use errors::{ManifestError, Staleness};
-pub use hashing::{hash_file, hash_inputs};
+pub use hashing::{hash_file, hash_input_files, hash_inputs};
 pub use manifest::{Artifact, MANIFEST_VERSION, Manifest};
-pub use records::{BenchOverhead, BuildTiming, ModuleBuildRecord, TestMeta, TestRecord};
+pub use records::{
+    BenchOverhead, BuildTiming, ModuleBuildRecord, SKIP_NEEDS_CARGO, TestMeta, TestRecord,
+};
 pub use root::{module_wasm_path, smoketest_dir, workspace_root};

@@ -50,7 +50,15 @@ pub struct TestMeta {
     pub name: String,
     /// The reason the test needs a local server, when it does.
     pub local_only: Option<String>,
+    /// Why the binary that printed this skips the test where it runs (remote mode, no cargo):
+    /// decided before any test runs, from the same environment the run gets.
+    #[serde(default)]
+    pub skipped: Option<String>,
 }
+
+/// The skip reason of a test that builds a module at run time (`module_code()`, `keel build`)
+/// where no cargo can be run.
+pub const SKIP_NEEDS_CARGO: &str = "needs cargo: builds a module at run time";
 
 /// What `smoketests --keel-bench-overhead N` prints (one JSON object) for `cargo xtask bench`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -42,6 +42,15 @@ pub(crate) fn results_dir() -> Option<PathBuf> {
     non_empty(RESULTS_DIR).map(PathBuf::from)
 }
 
+    [
+        keel_artifacts::env::NEXTEST_ATTEMPT,
+        keel_artifacts::env::ATTEMPT,
+    ]
+    .into_iter()
+    .find_map(|name| non_empty(name).and_then(|value| value.trim().parse().ok()))
+    .unwrap_or(1)
+}
+
 pub(crate) fn fresh_server() -> bool {
     flag(FRESH_SERVER, false)
 }
@@ -50,6 +59,17 @@ pub(crate) fn use_shared_target_dir() -> bool {
     flag(USE_SHARED_TARGET_DIR, true)
 }
 
+/// Whether cargo can be run here: `$CARGO` when it names an existing file, else `cargo` on `PATH`.
+/// Without it, the tests that build a module at run time are skipped (decided at listing time).
+pub(crate) fn cargo_available() -> bool {
+    if let Some(cargo) = std::env::var_os("CARGO").filter(|it| !it.is_empty()) {
+        let cargo = PathBuf::from(cargo);
+        if cargo.components().count() > 1 {
+            return cargo.is_file();
+        }
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("cargo").is_file()))
 /// The workspace root.
 pub(crate) fn workspace_root() -> Result<PathBuf, SmoketestError> {
     keel_artifacts::workspace_root().ok_or(SmoketestError::NoWorkspace)

@@ -6,14 +6,17 @@
 //! - `--keel-metadata` prints every test's [`keel_artifacts::TestMeta`] as a JSON array;
 //! - `--keel-bench-overhead N` measures the per-test overhead and prints JSON.
 //!
-//! In remote mode, local-only tests are marked ignored, which both `cargo test` and nextest
-//! report as skipped; the reason is printed here and in the xtask's summary.
+//! Tests skipped where the binary runs are marked ignored when the trials are listed, before any
+//! test runs, which both `cargo test` and nextest report as skipped: local-only tests in remote
+//! mode, and tests tagged `module_code` (they build a module at run time) where no cargo can be run
+//! (a machine that runs an archive). The reason is printed here, given in `--keel-metadata`
+//! (`TestMeta::skipped`) and shown in the xtask's summary.
 
 use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use keel_artifacts::{BenchOverhead, TestMeta, TestRecord};
+use keel_artifacts::{BenchOverhead, SKIP_NEEDS_CARGO, TestMeta, TestRecord};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::env;
@@ -57,12 +60,14 @@ pub fn registered() -> Vec<&'static TestCase> {
 /// Entry point of a smoketests binary.
 pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    let environment = Environment::here();
     if args.iter().any(|arg| arg == "--keel-metadata") {
         let metadata: Vec<TestMeta> = registered()
             .into_iter()
             .map(|case| TestMeta {
                 name: case.full_name(),
                 local_only: case.local_only.map(str::to_owned),
+                skipped: skip_reason(case, &environment),
             })
             .collect();
         println!(
@@ -82,15 +87,12 @@ pub fn main() -> ExitCode {
     }
     install_interrupt_handler();
     let arguments = Arguments::from_args();
-    let remote = env::is_remote();
     let cases = registered();
-    if remote && !arguments.list {
-        for case in cases.iter().filter(|case| case.local_only.is_some()) {
-            eprintln!(
-                "skipped in remote mode: {} ({})",
-                case.full_name(),
-                case.local_only.unwrap_or_default()
-            );
+    if !arguments.list {
+        for case in &cases {
+            if let Some(reason) = skip_reason(case, &environment) {
+                eprintln!("skipped: {} ({reason})", case.full_name());
+            }
         }
     }
     let trials = cases
@@ -99,12 +101,46 @@ pub fn main() -> ExitCode {
             let kind = case.tags.first().copied().unwrap_or_default();
             Trial::test(case.full_name(), move || run_case(case))
                 .with_kind(kind)
-                .with_ignored_flag(remote && case.local_only.is_some())
+                .with_ignored_flag(skip_reason(case, &environment).is_some())
         })
         .collect();
     let conclusion = libtest_mimic::run(&arguments, trials);
     stop_process_server();
     conclusion.exit_code()
+}
+
+/// What decides, before any test runs, which tests this binary skips.
+#[derive(Debug, Clone, Copy)]
+struct Environment {
+    /// Against a remote server: local-only tests are skipped.
+    remote: bool,
+    /// Whether cargo can be run: without it, tests that build a module at run time are skipped.
+    cargo: bool,
+}
+
+impl Environment {
+    fn here() -> Environment {
+        Environment {
+            remote: env::is_remote(),
+            cargo: env::cargo_available(),
+        }
+    }
+}
+
+impl TestCase {
+    /// Whether the test builds a module at run time (tag `module_code`), which needs cargo.
+    pub fn needs_cargo(&self) -> bool {
+        self.tags.contains(&"module_code")
+    }
+}
+
+/// Why `case` is skipped in `environment`, if it is.
+fn skip_reason(case: &TestCase, environment: &Environment) -> Option<String> {
+    match case.local_only {
+        Some(reason) if environment.remote => Some(format!("local only: {reason}")),
+        _ if case.needs_cargo() && !environment.cargo => Some(SKIP_NEEDS_CARGO.to_owned()),
+        _ => None,
+    }
 }
 
 fn run_case(case: &TestCase) -> Result<(), Failed> {
@@ -261,6 +297,47 @@ fn bench_overhead(iterations: usize) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn case(local_only: Option<&'static str>, tags: &'static [&'static str]) -> TestCase {
+        TestCase {
+            path: "smoketests::area",
+            name: "a_test",
+            local_only,
+            serial: None,
+            file: "tests/src/area.rs",
+            line: 1,
+            tags,
+            run: || Ok(()),
+        }
+    }
+
+    #[test]
+    fn skips_are_decided_from_the_environment_before_running() {
+        let everywhere = Environment {
+            remote: false,
+            cargo: true,
+        };
+        let no_cargo = Environment {
+            remote: false,
+            cargo: false,
+        };
+        let remote = Environment {
+            remote: true,
+            cargo: true,
+        };
+        let module_code = case(None, &["module_code"]);
+        assert_eq!(skip_reason(&module_code, &everywhere), None);
+        assert_eq!(
+            skip_reason(&module_code, &no_cargo).as_deref(),
+            Some("needs cargo: builds a module at run time")
+        );
+        let restart = case(Some("restarts the server"), &["restart"]);
+        assert_eq!(skip_reason(&restart, &no_cargo), None);
+        assert_eq!(
+            skip_reason(&restart, &remote).as_deref(),
+            Some("local only: restarts the server")
+        );
+    }
 
     #[test]
     fn the_sample_count_is_a_positive_number_without_default() {

@@ -91,8 +91,11 @@ pub(crate) fn summarize(
             .iter()
             .find(|meta| &meta.name == name)
             .and_then(|meta| meta.local_only.as_deref());
+        // Skipped where the binary runs (no cargo), as it said in `--keel-metadata`.
+        let skipped = meta.and_then(|meta| meta.skipped.clone());
         let (status, detail) = match local_only {
             Some(reason) if remote => (TestStatus::Skipped, format!("local only: {reason}")),
+            _ if skipped.is_some() => (TestStatus::Skipped, skipped.unwrap_or_default()),
             _ if interrupted => {
                 not_finished += 1;
                 continue;
