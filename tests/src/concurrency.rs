@@ -14,6 +14,7 @@ fn own_client(t: &Smoketest) -> anyhow::Result<Client> {
 smoketest! {
     /// 24 threads, each with its own client, increment one key 20 times with a guest-side
     /// read-modify-write: the final count is exactly 480.
+    #[serial = "24 client threads load the machine's cores"]
     fn concurrent_increments_are_not_lost() {
         let t = Smoketest::builder().precompiled_module("kv").build()?;
         const THREADS: usize = 24;
@@ -44,6 +45,7 @@ smoketest! {
 
 smoketest! {
     /// Four databases driven in parallel end with exactly their own counts.
+    #[serial = "drives four databases from parallel threads"]
     fn parallel_databases_stay_independent() {
         let mut t = Smoketest::builder().precompiled_module("counter").build()?;
         let mut databases = vec![t.db().to_owned()];
@@ -81,6 +83,7 @@ smoketest! {
 smoketest! {
     /// Concurrent transfers, some failing for lack of funds, never change the total, and
     /// concurrent readers always see it whole.
+    #[serial = "concurrent client threads load the machine's cores"]
     fn concurrent_transfers_keep_the_total() {
         let t = Smoketest::builder().precompiled_module("bank").build()?;
         let names = ["a", "b", "c", "d"];

@@ -549,6 +549,9 @@ mod tests {
                     status,
                     duration_ms: Some(1.0),
                     detail: None,
+                    attempts: Vec::new(),
+                    file: None,
+                    line: None,
                 }],
                 ..Default::default()
             },
@@ -558,6 +561,8 @@ mod tests {
             used_nextest: true,
             infrastructure_errors,
             interrupted: false,
+            selected: None,
+            shard: None,
         };
         assert_eq!(
             run_failure("suite -j16", &report(TestStatus::Passed, Vec::new())),

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use keel_artifacts::env;
 
+use crate::smoketest::partition::Partition;
+
 /// Keel's orchestrator: builds artifacts, runs the smoketests, checks the tree.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", bin_name = "cargo xtask")]
@@ -29,6 +31,8 @@ pub(crate) enum Command {
     Tidy(Tidy),
     /// Run the reliability scenarios against fresh servers and write target/smoketest/stress.json.
     Stress(Stress),
+    /// Work with the reports of runs: `report merge` joins the shards of one run.
+    Report(Report),
     /// Warm up, then write one .tar.zst holding everything a run needs, for a machine without Rust.
     Archive(Archive),
     /// Unpack an archive of `cargo xtask archive` into this checkout, verifying it first.
@@ -84,9 +88,71 @@ pub(crate) struct Smoketest {
     /// Number of shared local servers to start.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) servers: u32,
+    /// Run one shard of the selected tests: hash:M/N and slice:M/N as nextest deals them,
+    /// duration:M/N balanced by the recorded durations; reports go to target/smoketest/shards/KIND-M-of-N/.
+    #[arg(long, value_name = "KIND:M/N")]
+    pub(crate) partition: Option<Partition>,
+    /// Run a failing test again up to N times; one that then passes is flaky.
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub(crate) retries: u32,
+    /// Whether a flaky test passes or fails the run.
+    #[arg(long, value_enum, default_value_t = FlakyResult::Pass, value_name = "RESULT")]
+    pub(crate) flaky_result: FlakyResult,
+    /// Use the cargo test fallback even where nextest is installed.
+    #[arg(long)]
+    pub(crate) no_nextest: bool,
+    /// The nextest profile (.config/nextest.toml); the cargo test fallback has none.
+    #[arg(long, default_value = "ci", value_name = "P")]
+    pub(crate) profile: String,
     /// Extra arguments for the test binary (after `--`), such as `--exact` or `--skip NAME`.
     #[arg(last = true)]
     pub(crate) extra_args: Vec<String>,
+}
+
+/// What a flaky test (failed, then passed at a retry) does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum FlakyResult {
+    /// It counts as passed, listed in its own section.
+    Pass,
+    /// It counts as failed.
+    Fail,
+}
+
+impl FlakyResult {
+    /// Whether flaky tests fail the run.
+    pub(crate) fn fails(self) -> bool {
+        self == FlakyResult::Fail
+    }
+}
+
+/// Flags of `cargo xtask report`.
+#[derive(Debug, Args)]
+pub(crate) struct Report {
+    /// What to do with the reports.
+    #[command(subcommand)]
+    pub(crate) command: ReportCommand,
+}
+
+/// The subcommands of `cargo xtask report`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportCommand {
+    /// Merge the reports of the shards of one run into one summary, JUnit and durations file;
+    /// a selected test that ran in no shard or in two is an error.
+    Merge(Merge),
+}
+
+/// Flags of `cargo xtask report merge`.
+#[derive(Debug, Args)]
+pub(crate) struct Merge {
+    /// The shards' report directories, each holding the run.json a partitioned run writes.
+    #[arg(required = true, value_name = "DIR")]
+    pub(crate) dirs: Vec<PathBuf>,
+    /// Where to write the merged junit.xml, test-durations.{json,md} and run.json.
+    #[arg(long, default_value = "target/smoketest", value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Whether a flaky test passes or fails the merged run.
+    #[arg(long, value_enum, default_value_t = FlakyResult::Pass, value_name = "RESULT")]
+    pub(crate) flaky_result: FlakyResult,
 }
 
 /// Flags of `cargo xtask qa`.
@@ -171,6 +237,11 @@ impl Smoketest {
             junit: None,
             shared_target_dir: true,
             servers: 1,
+            partition: None,
+            retries: 0,
+            flaky_result: FlakyResult::Pass,
+            profile: "ci".to_owned(),
+            no_nextest: false,
             extra_args: Vec::new(),
         }
     }
@@ -235,6 +306,49 @@ mod tests {
         assert!(flags.fail_fast && flags.no_build && !flags.shared_target_dir);
         assert_eq!(flags.junit, Some(PathBuf::from("out.xml")));
         assert_eq!(flags.extra_args, ["--exact"]);
+    }
+
+    #[test]
+    fn runner_options_are_flags_and_words_after_the_separator_stay_the_binarys() {
+        let flags = smoketest(&[
+            "smoketest",
+            "--partition",
+            "duration:2/4",
+            "--retries",
+            "2",
+            "--flaky-result",
+            "fail",
+            "--profile",
+            "default",
+            "--",
+            "--partition",
+        ]);
+        assert_eq!(flags.partition.unwrap().to_string(), "duration:2/4");
+        assert_eq!((flags.retries, flags.flaky_result), (2, FlakyResult::Fail));
+        assert_eq!(flags.profile, "default");
+        assert_eq!(flags.extra_args, ["--partition"]);
+        let defaults = smoketest(&["smoketest"]);
+        assert_eq!(
+            (defaults.partition, defaults.retries, defaults.flaky_result),
+            (None, 0, FlakyResult::Pass)
+        );
+        assert!(parse(&["smoketest", "--partition", "hash:3/2"]).is_err());
+        assert!(parse(&["smoketest", "--flaky-result", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn report_merge_takes_directories() {
+        let Some(Command::Report(Report {
+            command: ReportCommand::Merge(merge),
+        })) = parse(&["report", "merge", "a", "b", "--out", "m"])
+            .unwrap()
+            .command
+        else {
+            panic!("not a report merge command")
+        };
+        assert_eq!(merge.dirs, [PathBuf::from("a"), PathBuf::from("b")]);
+        assert_eq!(merge.out, PathBuf::from("m"));
+        assert!(parse(&["report", "merge"]).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod flags;
 mod process;
 mod progress;
 mod qa;
+mod report;
 mod smoketest;
 mod stress;
 mod tidy;
@@ -64,6 +65,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Bench(it) => it.run(&sh),
         Command::Tidy(it) => it.run(&sh),
         Command::Stress(it) => it.run(&sh),
+        Command::Report(it) => it.run(&sh),
         Command::Archive(it) => it.run(&sh),
         Command::Extract(it) => it.run(&sh),
     }

@@ -2,6 +2,7 @@
 //!
 //! Order: tidy, formatting and clippy of both workspaces, the modules build (keel-standalone's
 //! integration tests load the precompiled modules), the unit and integration tests, then the smoketests,
+//! then the shard check (`shards`: two shards run each selected test once and merge into the full run),
 //! then the archive's end-to-end proof (`archive::e2e`: a second clone runs it without cargo).
 
 use std::time::{Duration, Instant};
@@ -11,6 +12,8 @@ use keel_artifacts::smoketest_dir;
 use xshell::{Shell, cmd};
 
 use crate::{archive, cargo, flags, process, project_root, smoketest, tidy, warmup};
+
+mod shards;
 
 impl flags::Qa {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -72,6 +75,7 @@ impl flags::Qa {
                     let report = smoketest::run_suite(sh, &flags, &[])?;
                     smoketest::finish(&flags, &report)
                 })?;
+                step(&mut steps, "shards", || shards::check(sh))?;
                 // Reuses what the smoketests step built: the archive compiles nothing.
                 step(&mut steps, "archive e2e", || archive::e2e::prove(sh))?;
             }

@@ -2,17 +2,22 @@
 //!
 //! Submodules: `runner` picks nextest or `cargo test` and their arguments, `selection` asks the test
 //! binary which tests the run selects, `servers` owns the shared local servers, `summary` merges test
-//! records with `--keel-metadata` and writes the reports, `lock` keeps one run per checkout.
+//! records with `--keel-metadata` and writes the reports, `lock` keeps one run per checkout,
+//! `partition` deals the selected tests to shards, `shard` is the record (`run.json`) a run leaves for
+//! `cargo xtask report merge`, `github` writes the job summary and annotations under GitHub Actions.
 
+pub(crate) mod github;
 mod lock;
+pub(crate) mod partition;
 mod runner;
 pub(crate) mod selection;
 mod servers;
+pub(crate) mod shard;
 pub(crate) mod summary;
 pub(crate) mod without_cargo;
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     env, fs,
     path::{Path, PathBuf},
     process::ExitStatus,
@@ -54,6 +59,32 @@ pub(crate) struct SuiteReport {
     pub(crate) infrastructure_errors: Vec<String>,
     /// Whether Ctrl-C or SIGTERM stopped the test runner; the summary counts what finished.
     pub(crate) interrupted: bool,
+    /// Every test the run selected, before partitioning; none when listing failed.
+    pub(crate) selected: Option<BTreeSet<String>>,
+    /// With `--partition`: this shard's tests and predicted time.
+    pub(crate) shard: Option<ShardAssignment>,
+}
+
+/// This run's shard of the selected tests.
+#[derive(Debug, Clone)]
+pub(crate) struct ShardAssignment {
+    /// `--partition`.
+    pub(crate) partition: partition::Partition,
+    /// The tests dealt to this shard.
+    pub(crate) tests: BTreeSet<String>,
+    /// The predicted time of every shard (index = M-1), from the recorded durations.
+    pub(crate) predicted_ms: Vec<f64>,
+}
+
+/// Where a run writes its reports: `target/smoketest/`, or `target/smoketest/shards/KIND-M-of-N/`
+/// for a shard, so that a shard leaves the durations of the last full run (the balance input) alone.
+pub(crate) fn report_dir(out_dir: &Path, partition: Option<&partition::Partition>) -> PathBuf {
+    match partition {
+        None => out_dir.to_path_buf(),
+        Some(partition) => out_dir
+            .join("shards")
+            .join(partition.to_string().replace(':', "-").replace('/', "-of-")),
+    }
 }
 
 impl flags::Smoketest {
@@ -67,9 +98,23 @@ impl flags::Smoketest {
 /// Prints the summary, writes the reports and turns failures into an error.
 pub(crate) fn finish(flags: &flags::Smoketest, report: &SuiteReport) -> anyhow::Result<()> {
     let root = project_root();
-    let out_dir = smoketest_dir(&root);
+    let out_dir = report_dir(&smoketest_dir(&root), flags.partition.as_ref());
     eprint!("{}", report.summary.render(&report.builds, &report.timings));
+    if let Some(shard) = &report.shard {
+        eprintln!(
+            "\nshard {}: {} test(s), predicted {:.1}s, ran {:.1}s",
+            shard.partition,
+            shard.tests.len(),
+            shard.predicted_ms[shard_index(&shard.partition)] / 1000.0,
+            report.wall.as_secs_f64()
+        );
+    }
     report.summary.write_durations(&out_dir)?;
+    let record = shard::RunRecord::of(report);
+    record.write(&out_dir)?;
+    if github::enabled() {
+        github::publish(&report.summary, &[record.shard_time()])?;
+    }
     let junit = match &flags.junit {
         Some(path) => env::current_dir()
             .context("find the current directory")?
@@ -94,7 +139,7 @@ pub(crate) fn finish(flags: &flags::Smoketest, report: &SuiteReport) -> anyhow::
     }
     let failed: Vec<&str> = report
         .summary
-        .with_status(TestStatus::Failed)
+        .failing()
         .map(|it| it.name.as_str())
         .collect();
     match (failed.len(), report.infrastructure_errors.is_empty()) {
@@ -157,15 +202,43 @@ pub(crate) fn run_suite(
 
     // `None` when the listing failed (an infrastructure error): the tests still run, and the
     // summary counts the records they leave.
-    let selected = match list_selected(sh, &test_binary, flags) {
-        Ok(selected) => Some(selected),
+    let listed = match list_selected(sh, &test_binary, flags) {
+        Ok(listed) => Some(listed),
         Err(err) => {
             eprintln!("warning: {err:#}");
             infrastructure_errors.push(format!("{err:#}"));
             None
         }
     };
+    // Test name -> the name as listed (`[kind] name`), which nextest knows the test by.
+    let listed_names = listed.clone().unwrap_or_default();
+    let as_listed = |name: &String| listed_names.get(name).unwrap_or(name).clone();
+    let selected: Option<BTreeSet<String>> = listed.map(|it| it.into_keys().collect());
     let nothing_selected = selected.as_ref().is_some_and(BTreeSet::is_empty);
+    let shard = match (&flags.partition, &selected) {
+        (None, _) => None,
+        (Some(partition), Some(selected)) => Some(assign_shard(
+            &out_dir,
+            *partition,
+            selected,
+            &listed_names,
+            metadata.as_deref(),
+        )),
+        (Some(partition), None) => {
+            bail!("cannot run shard {partition}: the selected tests could not be listed")
+        }
+    };
+    // The tests this run is to run: its shard, or the whole selection.
+    let assigned: Option<BTreeSet<String>> = match &shard {
+        Some(shard) => Some(shard.tests.clone()),
+        None => selected.clone(),
+    };
+    let serial: BTreeSet<String> = metadata
+        .iter()
+        .flatten()
+        .filter(|it| it.serial.is_some())
+        .map(|it| it.name.clone())
+        .collect();
 
     let results_dir = out_dir.join("results");
     let pool_dir = out_dir.join("pool");
@@ -214,13 +287,35 @@ pub(crate) fn run_suite(
             .map(|(key, value)| (*key, (*value).to_owned())),
     );
 
-    let used_nextest = nextest_available(sh);
+    let used_nextest = !flags.no_nextest && nextest_available(sh);
+    let serial_config = out_dir.join("nextest-serial.toml");
+    let serial_list: Vec<String> = serial.iter().map(as_listed).collect();
+    if used_nextest && !serial.is_empty() {
+        fs::write(&serial_config, runner::serial_tool_config(&serial_list))
+            .with_context(|| format!("write {}", serial_config.display()))?;
+    }
+    let duration_shard: Option<Vec<String>> = shard
+        .as_ref()
+        .filter(|it| it.partition.kind == partition::PartitionKind::Duration)
+        .map(|it| it.tests.iter().map(as_listed).collect());
     let options = RunOptions {
         filters: &flags.filters,
         jobs: flags.jobs,
         fail_fast: flags.fail_fast,
         extra_args: &flags.extra_args,
+        nextest_partition: flags.partition.and_then(|it| it.nextest_arg()),
+        exact_tests: duration_shard.as_deref(),
+        retries: flags.retries,
+        flaky_fails: flags.flaky_result.fails(),
+        profile: &flags.profile,
+        serial_config: (used_nextest && !serial.is_empty()).then_some(serial_config.as_path()),
     };
+    if !used_nextest && flags.profile != "ci" {
+        eprintln!(
+            "warning: --profile {} is a nextest profile; the cargo test fallback has none",
+            flags.profile
+        );
+    }
     let nextest_junit = root.join("target/nextest/ci/junit.xml");
     if nextest_junit.exists() {
         fs::remove_file(&nextest_junit)
@@ -229,30 +324,89 @@ pub(crate) fn run_suite(
     let started = Instant::now();
     let mut runner_failures: Vec<ExitStatus> = Vec::new();
     let mut interrupted = false;
-    let invocations = if nothing_selected {
-        Vec::new()
-    } else {
-        test_invocations(used_nextest, &options)
+    let nothing_to_run = nothing_selected || assigned.as_ref().is_some_and(BTreeSet::is_empty);
+    if let Some(shard) = &shard {
+        let shard_idx = shard_index(&shard.partition);
+        eprintln!(
+            "==> shard {}: {} of {} selected test(s), predicted {:.1}s (every shard: {})",
+            shard.partition,
+            shard.tests.len(),
+            selected.as_ref().map_or(0, BTreeSet::len),
+            shard.predicted_ms[shard_idx] / 1000.0,
+            shard
+                .predicted_ms
+                .iter()
+                .map(|it| format!("{:.1}s", it / 1000.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let all_tests: Option<BTreeSet<String>> = metadata
+        .as_ref()
+        .map(|it| it.iter().map(|meta| meta.name.clone()).collect());
+    let fallback_lists = match (&assigned, &all_tests) {
+        (Some(assigned), Some(all)) if !used_nextest => Some((assigned, all)),
+        _ => None,
     };
-    for args in invocations {
-        eprintln!("==> cargo {}", args.join(" "));
-        let mut command = without_cargo::command(sh, &root, &args)?;
-        for key in keel_env::SERVER_VARIABLES {
-            command = command.env_remove(key);
-        }
-        command = command.envs(env_vars.iter().map(|(key, value)| (*key, value.as_str())));
-        let status = match process::run_status(command) {
-            Ok(status) => status,
-            Err(_) if process::was_interrupted() => {
-                interrupted = true;
+    if nothing_to_run {
+        // Nothing to run: an empty shard, or no test selected (an error below).
+    } else if let Some((assigned, all_tests)) = fallback_lists {
+        // The cargo test fallback runs explicit lists, so partitions, serial tests and retries
+        // behave as under nextest.
+        let mut to_run = assigned.clone();
+        'attempts: for attempt in 1..=flags.retries + 1 {
+            let attempt_text = attempt.to_string();
+            let (serial_tests, parallel_tests): (BTreeSet<String>, BTreeSet<String>) =
+                to_run.iter().cloned().partition(|it| serial.contains(it));
+            for (tests, threads) in [(parallel_tests, flags.jobs), (serial_tests, 1)] {
+                if tests.is_empty() {
+                    continue;
+                }
+                let binary_args =
+                    runner::fallback_args(&tests, all_tests, threads, &flags.extra_args);
+                let args = runner::cargo_test_args(&binary_args);
+                let mut pass_env = env_vars.clone();
+                pass_env.push((keel_env::ATTEMPT, attempt_text.clone()));
+                eprintln!(
+                    "==> cargo test: {} test(s) on {threads} thread(s), attempt {attempt}",
+                    tests.len()
+                );
+                match run_cargo(sh, &args, &pass_env)? {
+                    None => {
+                        interrupted = true;
+                        break 'attempts;
+                    }
+                    Some(status) if !status.success() => {
+                        runner_failures.push(status);
+                        if flags.fail_fast {
+                            break 'attempts;
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            let records = TestRecord::read_all(&results_dir)
+                .with_context(|| format!("read test records from {}", results_dir.display()))?;
+            to_run = retry_candidates(&to_run, &records, attempt, metadata.as_deref());
+            if to_run.is_empty() {
                 break;
             }
-            Err(err) => return Err(err.context("run the smoketests")),
-        };
-        if !status.success() {
-            runner_failures.push(status);
-            if flags.fail_fast {
-                break;
+        }
+    } else {
+        for args in test_invocations(used_nextest, &options) {
+            eprintln!("==> cargo {}", args.join(" "));
+            match run_cargo(sh, &args, &env_vars)? {
+                None => {
+                    interrupted = true;
+                    break;
+                }
+                Some(status) if !status.success() => {
+                    runner_failures.push(status);
+                    if flags.fail_fast {
+                        break;
+                    }
+                }
+                Some(_) => {}
             }
         }
     }
@@ -273,10 +427,12 @@ pub(crate) fn run_suite(
     let summary = summarize(
         metadata.as_deref(),
         records,
-        &selected.unwrap_or_default(),
+        &assigned.unwrap_or_default(),
         RunKind {
             remote,
             interrupted,
+            fail_fast: flags.fail_fast,
+            flaky_fails: flags.flaky_result.fails(),
         },
     );
     if summary.n_failed() == 0 && !runner_failures.is_empty() && !interrupted {
@@ -299,7 +455,116 @@ pub(crate) fn run_suite(
         used_nextest,
         infrastructure_errors,
         interrupted,
+        selected,
+        shard,
     })
+}
+
+/// `cargo ARGS` with the run's environment; `None` when Ctrl-C or SIGTERM stopped it.
+fn run_cargo(
+    sh: &Shell,
+    args: &[String],
+    env_vars: &[(&str, String)],
+) -> anyhow::Result<Option<ExitStatus>> {
+    let mut command = without_cargo::command(sh, &project_root(), args)?;
+    for key in keel_env::SERVER_VARIABLES {
+        command = command.env_remove(key);
+    }
+    command = command.envs(env_vars.iter().map(|(key, value)| (*key, value.as_str())));
+    match process::run_status(command) {
+        Ok(status) => Ok(Some(status)),
+        Err(_) if process::was_interrupted() => Ok(None),
+        Err(err) => Err(err.context("run the smoketests")),
+    }
+}
+
+/// The tests of `ran` to try again after `attempt`: those whose record of that attempt failed, and
+/// those that left none although the binary does not skip them (the process running them died).
+fn retry_candidates(
+    ran: &BTreeSet<String>,
+    records: &[TestRecord],
+    attempt: u32,
+    metadata: Option<&[TestMeta]>,
+) -> BTreeSet<String> {
+    let skipped_here = |name: &str| {
+        metadata
+            .unwrap_or_default()
+            .iter()
+            .any(|meta| meta.name == name && meta.skipped.is_some())
+    };
+    ran.iter()
+        .filter(|name| {
+            match records
+                .iter()
+                .find(|it| &it.name == *name && it.attempt == attempt)
+            {
+                Some(record) => !record.passed(),
+                None => !skipped_here(name),
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+/// The index of this shard in its plan (M-1).
+pub(crate) fn shard_index(partition: &partition::Partition) -> usize {
+    usize::try_from(partition.shard - 1).expect("shard index fits usize")
+}
+
+/// Deals `selected` to the shards of `partition` and returns this one's share.
+///
+/// Tests are dealt by the names nextest knows them by (`listed`: `[kind] name`), so `hash:` and
+/// `slice:` select what nextest selects. `duration:` reads `test-durations.json` under `out_dir`
+/// (the last full run's, or the archive's); a missing or unreadable file makes every test weigh the
+/// same, with a warning.
+pub(crate) fn assign_shard(
+    out_dir: &Path,
+    partition: partition::Partition,
+    selected: &BTreeSet<String>,
+    listed: &BTreeMap<String, String>,
+    metadata: Option<&[TestMeta]>,
+) -> ShardAssignment {
+    let durations = match shard::read_durations(&out_dir.join("test-durations.json")) {
+        Ok(durations) => durations,
+        Err(err) => {
+            if partition.kind == partition::PartitionKind::Duration {
+                eprintln!("warning: no recorded durations ({err:#}); every test weighs the same");
+            }
+            BTreeMap::new()
+        }
+    };
+    let ignored = |name: &str| {
+        metadata
+            .unwrap_or_default()
+            .iter()
+            .any(|meta| meta.name == name && meta.skipped.is_some())
+    };
+    // Durations are recorded by test name; the plan sees listed names.
+    let by_listed: BTreeMap<&str, &String> = selected
+        .iter()
+        .map(|name| (listed.get(name).unwrap_or(name).as_str(), name))
+        .collect();
+    let listed_durations: BTreeMap<String, f64> = by_listed
+        .iter()
+        .filter_map(|(listed, name)| durations.get(*name).map(|ms| ((*listed).to_owned(), *ms)))
+        .collect();
+    let entries: Vec<partition::PlanEntry<'_>> = by_listed
+        .iter()
+        .map(|(listed, name)| partition::PlanEntry {
+            name: listed,
+            ignored: ignored(name),
+        })
+        .collect();
+    let plan = partition::plan(partition.kind, partition.total, &entries, &listed_durations);
+    let tests = plan.shards[shard_index(&partition)]
+        .iter()
+        .map(|listed| (*by_listed[listed.as_str()]).clone())
+        .collect();
+    ShardAssignment {
+        partition,
+        tests,
+        predicted_ms: plan.predicted_ms,
+    }
 }
 
 /// Clears the per-run directories under `out_dir` (`target/smoketest`): `results/` (test records),
@@ -318,12 +583,12 @@ pub(crate) fn prepare_run_dirs(out_dir: &Path) -> anyhow::Result<()> {
 
 /// The tests this run selects, as the test binary lists them for the run's own filters and
 /// arguments (see `selection`), with the same remote-mode environment as the run.
-fn list_selected(
+pub(crate) fn list_selected(
     sh: &Shell,
     test_binary: &Path,
     flags: &flags::Smoketest,
-) -> anyhow::Result<BTreeSet<String>> {
-    let mut selected = BTreeSet::new();
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut selected = BTreeMap::new();
     for args in selection::list_invocations(&flags.filters, &flags.extra_args) {
         let description = args.join(" ");
         let mut command = cmd!(sh, "{test_binary} {args...}")
@@ -335,7 +600,7 @@ fn list_selected(
         let output = process::read(command).with_context(|| {
             format!("list the selected smoketests with `smoketests {description}`")
         })?;
-        selected.extend(selection::parse_list(&output));
+        selected.extend(selection::parse_listed(&output));
     }
     Ok(selected)
 }

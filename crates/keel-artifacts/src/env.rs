@@ -17,6 +17,11 @@ pub const FRESH_SERVER: &str = "KEEL_SMOKETEST_FRESH_SERVER";
 pub const USE_SHARED_TARGET_DIR: &str = "USE_SHARED_TARGET_DIR";
 /// The workspace root, when it cannot be found from the current directory or executable.
 pub const WORKSPACE_ROOT: &str = "KEEL_WORKSPACE_ROOT";
+/// The attempt number the xtask gives a test under the `cargo test` fallback (nextest sets
+/// `NEXTEST_ATTEMPT`, which the harness reads first).
+pub const ATTEMPT: &str = "KEEL_SMOKETEST_ATTEMPT";
+/// nextest's attempt number of the running test, from 1.
+pub const NEXTEST_ATTEMPT: &str = "NEXTEST_ATTEMPT";
 /// Overrides the `keel-standalone` binary the manifest names.
 pub const STANDALONE_BIN: &str = "KEEL_STANDALONE_BIN";
 /// Overrides the `keel` binary the manifest names.

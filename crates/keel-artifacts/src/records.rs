@@ -24,6 +24,14 @@ pub struct TestRecord {
     pub duration_ms: f64,
     /// Why the test failed; none when it passed.
     pub failure: Option<String>,
+    /// Which try this was, from 1: nextest's `NEXTEST_ATTEMPT`, or the xtask's
+    /// [`crate::env::ATTEMPT`] under the `cargo test` fallback. Every attempt keeps its own record.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// One runtime module build (`module_code()`), written into `<results dir>/builds`.
@@ -50,6 +58,15 @@ pub struct TestMeta {
     pub name: String,
     /// The reason the test needs a local server, when it does.
     pub local_only: Option<String>,
+    /// The reason the test must run alone (`#[serial = "why"]`), when it must.
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// The source file that registers the test, relative to the workspace root.
+    #[serde(default)]
+    pub file: String,
+    /// The line of the registration in [`TestMeta::file`].
+    #[serde(default)]
+    pub line: u32,
     /// Why the binary that printed this skips the test where it runs (remote mode, no cargo):
     /// decided before any test runs, from the same environment the run gets.
     #[serde(default)]
@@ -98,9 +115,15 @@ impl TestRecord {
         self.failure.is_none()
     }
 
-    /// Writes the record into `dir` (created if needed), in a file named after the test, atomically.
+    /// Writes the record into `dir` (created if needed), in a file named after the test and the
+    /// attempt, atomically.
     pub fn write(&self, dir: &Path) -> io::Result<()> {
-        let file_name = format!("{}-{}.json", sanitize(&self.name), short_hash(&self.name));
+        let file_name = format!(
+            "{}-{}-{}.json",
+            sanitize(&self.name),
+            short_hash(&self.name),
+            self.attempt
+        );
         write_json(&dir.join(file_name), self)
     }
 
@@ -226,6 +249,7 @@ mod tests {
             name: name.to_owned(),
             duration_ms: 1.5,
             failure: failure.map(str::to_owned),
+            attempt: 1,
         }
     }
 
@@ -259,6 +283,27 @@ mod tests {
             TestRecord::read_all(dir.path()).unwrap(),
             vec![record("a", None)]
         );
+    }
+
+    #[test]
+    fn every_attempt_keeps_its_record() {
+        let dir = tempfile::tempdir().unwrap();
+        record("a", Some("x")).write(dir.path()).unwrap();
+        let second = TestRecord {
+            attempt: 2,
+            ..record("a", None)
+        };
+        second.write(dir.path()).unwrap();
+        let mut records = TestRecord::read_all(dir.path()).unwrap();
+        records.sort_by_key(|it| it.attempt);
+        assert_eq!(records, vec![record("a", Some("x")), second]);
+    }
+
+    #[test]
+    fn records_without_an_attempt_are_first_attempts() {
+        let record: TestRecord =
+            serde_json::from_str(r#"{"name":"a","duration_ms":1.0,"failure":null}"#).unwrap();
+        assert_eq!(record.attempt, 1);
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub(crate) fn results_dir() -> Option<PathBuf> {
     non_empty(RESULTS_DIR).map(PathBuf::from)
 }
 
+/// This try of the running test, from 1: nextest's attempt number, else the xtask's.
+pub(crate) fn attempt() -> u32 {
     [
         keel_artifacts::env::NEXTEST_ATTEMPT,
         keel_artifacts::env::ATTEMPT,
@@ -70,6 +72,8 @@ pub(crate) fn cargo_available() -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("cargo").is_file()))
+}
+
 /// The workspace root.
 pub(crate) fn workspace_root() -> Result<PathBuf, SmoketestError> {
     keel_artifacts::workspace_root().ok_or(SmoketestError::NoWorkspace)

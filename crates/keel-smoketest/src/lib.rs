@@ -54,12 +54,15 @@ pub type TestResult = anyhow::Result<()>;
 ///
 /// Attributes, in this order, all optional: doc comments; `#[local_only = "reason"]` for tests
 /// that need a local server (reported as skipped, with the reason, in remote mode);
-/// `#[tags("a", "b")]`. The body returns [`TestResult`].
+/// `#[serial = "reason"]` for tests that must not share the machine with another test (both
+/// runners and every shard run them one at a time); `#[tags("a", "b")]`.
+/// The body returns [`TestResult`]. The registration records its `file!()` and `line!()`.
 #[macro_export]
 macro_rules! smoketest {
     (
         $(#[doc = $doc:literal])*
         $(#[local_only = $reason:literal])?
+        $(#[serial = $serial:literal])?
         $(#[tags($($tag:literal),* $(,)?)])?
         fn $name:ident() $body:block
     ) => {
@@ -71,6 +74,9 @@ macro_rules! smoketest {
                 path: module_path!(),
                 name: stringify!($name),
                 local_only: $crate::__local_only!($($reason)?),
+                serial: $crate::__local_only!($($serial)?),
+                file: file!(),
+                line: line!(),
                 tags: &[$($($tag),*)?],
                 run: $name,
             }
@@ -78,6 +84,7 @@ macro_rules! smoketest {
     };
 }
 
+/// `Some(reason)` for an optional attribute that was given, else `None`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __local_only {

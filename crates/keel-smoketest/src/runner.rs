@@ -32,6 +32,12 @@ pub struct TestCase {
     pub name: &'static str,
     /// Why the test needs a local server, if it does.
     pub local_only: Option<&'static str>,
+    /// Why the test must run alone, if it must.
+    pub serial: Option<&'static str>,
+    /// `file!()` of the registration.
+    pub file: &'static str,
+    /// `line!()` of the registration.
+    pub line: u32,
     /// Free-form tags.
     pub tags: &'static [&'static str],
     /// The test body.
@@ -67,6 +73,9 @@ pub fn main() -> ExitCode {
             .map(|case| TestMeta {
                 name: case.full_name(),
                 local_only: case.local_only.map(str::to_owned),
+                serial: case.serial.map(str::to_owned),
+                file: case.file.to_owned(),
+                line: case.line,
                 skipped: skip_reason(case, &environment),
             })
             .collect();
@@ -161,6 +170,7 @@ fn run_case(case: &TestCase) -> Result<(), Failed> {
             name,
             duration_ms,
             failure,
+            attempt: env::attempt(),
         };
         let _ = record.write(&dir);
     }

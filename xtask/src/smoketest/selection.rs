@@ -5,6 +5,8 @@
 //! filters mean one listing each and the union of the names, as the `cargo test` fallback runs once per
 //! filter. Words after `--` that are not flags are filters too (nextest reads them that way).
 
+use std::collections::BTreeMap;
+#[cfg(test)]
 use std::collections::BTreeSet;
 
 /// Test-binary flags that take a value as the next argument.
@@ -63,18 +65,24 @@ pub(crate) fn list_invocations(filters: &[String], extra_args: &[String]) -> Vec
 
 /// The test names in the output of `--list --format terse`: `name: test` lines, each perhaps
 /// prefixed by libtest-mimic's `[kind] `; benchmarks and other lines are left out.
+#[cfg(test)]
 pub(crate) fn parse_list(output: &str) -> BTreeSet<String> {
+    parse_listed(output).into_keys().collect()
+}
+
+/// Each test name of the listing with the name as listed, `[kind] ` prefix included: nextest knows
+/// a test by the listed name (its partitions hash it, its filtersets match it).
+pub(crate) fn parse_listed(output: &str) -> BTreeMap<String, String> {
     output
         .lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            let line = match line.strip_prefix('[') {
-                Some(rest) => rest.split_once("] ").map_or(line, |(_, name)| name),
-                None => line,
+        .filter_map(|line| line.trim().strip_suffix(": test"))
+        .map(|listed| {
+            let name = match listed.strip_prefix('[') {
+                Some(rest) => rest.split_once("] ").map_or(listed, |(_, name)| name),
+                None => listed,
             };
-            line.strip_suffix(": test")
+            (name.to_owned(), listed.to_owned())
         })
-        .map(str::to_owned)
         .collect()
 }
 
@@ -142,6 +150,12 @@ mod tests {
         assert_eq!(
             parse_list(output).into_iter().collect::<Vec<_>>(),
             ["basics::counter_increments", "cli::publish_works"]
+        );
+        assert_eq!(
+            parse_listed(output)
+                .get("cli::publish_works")
+                .map(String::as_str),
+            Some("[cli] cli::publish_works")
         );
     }
 }

@@ -2,39 +2,70 @@
 //!
 //! The selected tests are the ones the test binary lists for the run's arguments (`selection.rs`).
 //! A selected test without a record counts as failed ("no result recorded"), unless it is local-only in
-//! remote mode, where it is skipped with the reason from its metadata. Nothing is silently a pass.
+//! remote mode, where it is skipped with the reason from its metadata, or `--fail-fast` stopped the run
+//! after a failure, where it is skipped with the reason `fail-fast`. Nothing is silently a pass.
 //! After an interrupt, the tests that did not finish are counted apart and the summary says so.
+//! Every attempt of a test leaves a record: a test that failed and then passed is flaky, listed in its
+//! own section and as `flakyFailure` in JUnit, and counted as failed under `--flaky-result fail`.
 
-use std::{collections::BTreeSet, fmt::Write as _, fs, path::Path, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt::Write as _,
+    fs,
+    path::Path,
+    time::Duration,
+};
 
 use anyhow::Context;
 use keel_artifacts::{BuildTiming, ModuleBuildRecord, TestMeta, TestRecord};
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use serde::Serialize;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
+use serde::{Deserialize, Serialize};
 
 /// How a selected test ended: from its record if it ran, else from its metadata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum TestStatus {
-    /// It ran and succeeded.
+    /// It ran and succeeded at the first attempt.
     Passed,
-    /// It ran and failed, or left no record.
+    /// It ran and failed at its last attempt, or left no record.
     Failed,
-    /// It did not run (local-only in remote mode); the detail says why.
+    /// It did not run (local-only in remote mode, or `fail-fast`); the detail says why.
     Skipped,
+    /// It failed, then passed at a retry; the detail is the first failure.
+    Flaky,
 }
 
 /// One test's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Outcome {
     /// The test name.
     pub(crate) name: String,
-    /// Passed, failed or skipped.
+    /// Passed, failed, skipped or flaky.
     pub(crate) status: TestStatus,
-    /// How long it ran; none when it left no record.
+    /// How long its last attempt ran; none when it left no record.
     pub(crate) duration_ms: Option<f64>,
     /// The failure message or the skip reason.
     pub(crate) detail: Option<String>,
+    /// Every attempt, in order; empty when it left no record.
+    #[serde(default)]
+    pub(crate) attempts: Vec<Attempt>,
+    /// Where the test is registered (from its metadata), for annotations.
+    #[serde(default)]
+    pub(crate) file: Option<String>,
+    /// The line of the registration in `file`.
+    #[serde(default)]
+    pub(crate) line: Option<u32>,
+}
+
+/// One try of a test, from its record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Attempt {
+    /// From 1.
+    pub(crate) attempt: u32,
+    /// Wall time of this try.
+    pub(crate) duration_ms: f64,
+    /// Why it failed; none when it passed.
+    pub(crate) failure: Option<String>,
 }
 
 /// All outcomes of a run, sorted by name.
@@ -46,6 +77,8 @@ pub(crate) struct Summary {
     pub(crate) interrupted: bool,
     /// Selected tests that did not finish before the interrupt.
     pub(crate) not_finished: usize,
+    /// `--flaky-result fail`: flaky tests count as failed.
+    pub(crate) flaky_fails: bool,
 }
 
 /// How a run went, as far as the summary needs to know.
@@ -55,6 +88,10 @@ pub(crate) struct RunKind {
     pub(crate) remote: bool,
     /// Stopped by Ctrl-C or SIGTERM: tests without a record did not finish.
     pub(crate) interrupted: bool,
+    /// `--fail-fast`: after a failure, tests without a record were not run because of it.
+    pub(crate) fail_fast: bool,
+    /// `--flaky-result fail`.
+    pub(crate) flaky_fails: bool,
 }
 
 /// Merges the records with the `selected` tests (as the test binary listed them) and their metadata.
@@ -67,30 +104,58 @@ pub(crate) fn summarize(
     let RunKind {
         remote,
         interrupted,
+        fail_fast,
+        flaky_fails,
     } = run;
-    let mut outcomes: Vec<Outcome> = records
+    let meta_of = |name: &str| {
+        metadata
+            .unwrap_or_default()
+            .iter()
+            .find(|meta| meta.name == name)
+    };
+    let mut attempts_by_name: BTreeMap<String, Vec<Attempt>> = BTreeMap::new();
+    for record in records {
+        attempts_by_name
+            .entry(record.name)
+            .or_default()
+            .push(Attempt {
+                attempt: record.attempt,
+                duration_ms: record.duration_ms,
+                failure: record.failure,
+            });
+    }
+    let mut outcomes: Vec<Outcome> = attempts_by_name
         .into_iter()
-        .map(|record| Outcome {
-            status: if record.passed() {
-                TestStatus::Passed
-            } else {
-                TestStatus::Failed
-            },
-            detail: record.failure,
-            name: record.name,
-            duration_ms: Some(record.duration_ms),
+        .map(|(name, mut attempts)| {
+            attempts.sort_by_key(|it| it.attempt);
+            let last = attempts.last().expect("a record per entry");
+            let first_failure = attempts.iter().find_map(|it| it.failure.clone());
+            let (status, detail) = match (&last.failure, first_failure) {
+                (Some(failure), _) => (TestStatus::Failed, Some(failure.clone())),
+                (None, Some(failure)) => (TestStatus::Flaky, Some(failure)),
+                (None, None) => (TestStatus::Passed, None),
+            };
+            let meta = meta_of(&name);
+            Outcome {
+                status,
+                detail,
+                duration_ms: Some(last.duration_ms),
+                file: meta.map(|it| it.file.clone()).filter(|it| !it.is_empty()),
+                line: meta.map(|it| it.line).filter(|it| *it > 0),
+                name,
+                attempts,
+            }
         })
         .collect();
+    let stopped_by_fail_fast =
+        fail_fast && outcomes.iter().any(|it| it.status == TestStatus::Failed);
     let mut not_finished = 0;
     for name in selected {
         if outcomes.iter().any(|it| &it.name == name) {
             continue;
         }
-        let local_only = metadata
-            .unwrap_or_default()
-            .iter()
-            .find(|meta| &meta.name == name)
-            .and_then(|meta| meta.local_only.as_deref());
+        let meta = meta_of(name);
+        let local_only = meta.and_then(|meta| meta.local_only.as_deref());
         // Skipped where the binary runs (no cargo), as it said in `--keel-metadata`.
         let skipped = meta.and_then(|meta| meta.skipped.clone());
         let (status, detail) = match local_only {
@@ -100,6 +165,7 @@ pub(crate) fn summarize(
                 not_finished += 1;
                 continue;
             }
+            _ if stopped_by_fail_fast => (TestStatus::Skipped, "fail-fast".to_owned()),
             _ => (
                 TestStatus::Failed,
                 "no result recorded (crashed or timed out)".to_owned(),
@@ -110,6 +176,9 @@ pub(crate) fn summarize(
             status,
             duration_ms: None,
             detail: Some(detail),
+            attempts: Vec::new(),
+            file: meta.map(|it| it.file.clone()).filter(|it| !it.is_empty()),
+            line: meta.map(|it| it.line).filter(|it| *it > 0),
         });
     }
     outcomes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -117,6 +186,7 @@ pub(crate) fn summarize(
         outcomes,
         interrupted,
         not_finished,
+        flaky_fails,
     }
 }
 
@@ -126,9 +196,16 @@ impl Summary {
         self.outcomes.iter().filter(move |it| it.status == status)
     }
 
-    /// Number of failed tests.
+    /// The outcomes that fail the run: failed tests, and flaky ones under `--flaky-result fail`.
+    pub(crate) fn failing(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes.iter().filter(|it| {
+            it.status == TestStatus::Failed || (self.flaky_fails && it.status == TestStatus::Flaky)
+        })
+    }
+
+    /// Number of tests that fail the run.
     pub(crate) fn n_failed(&self) -> usize {
-        self.with_status(TestStatus::Failed).count()
+        self.failing().count()
     }
 
     /// Sum of recorded test durations.
@@ -157,7 +234,9 @@ impl Summary {
     /// The human-readable summary.
     pub(crate) fn render(&self, builds: &[ModuleBuildRecord], timings: &[BuildTiming]) -> String {
         let mut out = String::new();
-        let n_passed = self.with_status(TestStatus::Passed).count();
+        let n_flaky = self.with_status(TestStatus::Flaky).count();
+        let n_passed = self.with_status(TestStatus::Passed).count()
+            + if self.flaky_fails { 0 } else { n_flaky };
         let n_skipped = self.with_status(TestStatus::Skipped).count();
         if self.interrupted {
             let _ = writeln!(
@@ -187,7 +266,32 @@ impl Summary {
                 );
             }
         }
-        if self.n_failed() > 0 {
+        if n_flaky > 0 {
+            let _ = writeln!(
+                out,
+                "\nflaky (failed, then passed at a retry; {} under --flaky-result {}):",
+                if self.flaky_fails {
+                    "failing"
+                } else {
+                    "passing"
+                },
+                if self.flaky_fails { "fail" } else { "pass" }
+            );
+            for outcome in self.with_status(TestStatus::Flaky) {
+                let detail = headline(outcome.detail.as_deref().unwrap_or(""));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    format!(
+                        "  {} (passed at attempt {}) {detail}",
+                        outcome.name,
+                        outcome.attempts.len()
+                    )
+                    .trim_end()
+                );
+            }
+        }
+        if self.with_status(TestStatus::Failed).count() > 0 {
             let _ = writeln!(out, "\nfailed:");
             for outcome in self.with_status(TestStatus::Failed) {
                 let detail = headline(outcome.detail.as_deref().unwrap_or(""));
@@ -271,13 +375,36 @@ impl Summary {
     pub(crate) fn junit(&self) -> Report {
         let mut suite = TestSuite::new("smoketests");
         for outcome in &self.outcomes {
+            let failed = outcome.status == TestStatus::Failed
+                || (self.flaky_fails && outcome.status == TestStatus::Flaky);
             let mut status = match outcome.status {
-                TestStatus::Passed => TestCaseStatus::success(),
-                TestStatus::Failed => TestCaseStatus::non_success(NonSuccessKind::Failure),
+                TestStatus::Passed | TestStatus::Flaky if !failed => TestCaseStatus::success(),
                 TestStatus::Skipped => TestCaseStatus::skipped(),
+                _ => TestCaseStatus::non_success(NonSuccessKind::Failure),
             };
-            if let Some(detail) = &outcome.detail {
+            if outcome.status != TestStatus::Flaky
+                && let Some(detail) = &outcome.detail
+            {
                 status.set_message(detail.as_str());
+            }
+            // As nextest writes them: the failed earlier attempts are `flakyFailure` entries of
+            // a passing test case and `rerunFailure` entries of a failing one.
+            let earlier = outcome.attempts.len().saturating_sub(1);
+            for attempt in outcome.attempts.iter().take(earlier) {
+                let Some(failure) = &attempt.failure else {
+                    continue;
+                };
+                let mut rerun = TestRerun::new(NonSuccessKind::Failure);
+                rerun
+                    .set_message(headline(failure))
+                    .set_description(failure.as_str())
+                    .set_time(Duration::from_secs_f64(
+                        attempt.duration_ms.max(0.0) / 1000.0,
+                    ));
+                status.add_rerun(rerun);
+            }
+            if outcome.status == TestStatus::Flaky && failed {
+                status.set_message("flaky: failed, then passed at a retry (--flaky-result fail)");
             }
             let mut case = TestCase::new(outcome.name.as_str(), status);
             case.set_classname("smoketests");
@@ -346,6 +473,7 @@ mod tests {
             name: name.to_owned(),
             duration_ms,
             failure: (status == TestStatus::Failed).then(|| "assertion failed".to_owned()),
+            attempt: 1,
         }
     }
 
@@ -353,7 +481,27 @@ mod tests {
         TestMeta {
             name: name.to_owned(),
             local_only: local_only.map(str::to_owned),
+            serial: None,
+            file: "tests/src/fixture.rs".to_owned(),
+            line: 7,
+            skipped: None,
         }
+    }
+
+    #[test]
+    fn tests_the_binary_skips_are_skipped_with_its_reason() {
+        let metadata = vec![TestMeta {
+            skipped: Some(keel_artifacts::SKIP_NEEDS_CARGO.to_owned()),
+            ..meta("module_code::builds", None)
+        }];
+        let selected = BTreeSet::from(["module_code::builds".to_owned()]);
+        let summary = summarize(Some(&metadata), Vec::new(), &selected, RunKind::default());
+        let outcome = &summary.outcomes[0];
+        assert_eq!(outcome.status, TestStatus::Skipped);
+        assert_eq!(
+            outcome.detail.as_deref(),
+            Some("needs cargo: builds a module at run time")
+        );
     }
 
     fn fixture_records(dir: &Path) -> Vec<TestRecord> {
@@ -455,6 +603,104 @@ mod tests {
         assert!(
             rendered.contains("smoketests: 1 passed, 0 failed, 0 skipped"),
             "{rendered}"
+        );
+    }
+
+    #[test]
+    fn a_test_that_fails_then_passes_is_flaky() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = record("sql::select", TestStatus::Failed, 10.0);
+        first.failure = Some("timed out waiting".to_owned());
+        first.write(dir.path()).unwrap();
+        TestRecord {
+            attempt: 2,
+            ..record("sql::select", TestStatus::Passed, 12.0)
+        }
+        .write(dir.path())
+        .unwrap();
+        record("logs::tail", TestStatus::Passed, 40.0)
+            .write(dir.path())
+            .unwrap();
+        let selected = BTreeSet::from(["sql::select".to_owned(), "logs::tail".to_owned()]);
+        let summarize_with = |flaky_fails| {
+            summarize(
+                Some(&fixture_metadata()),
+                TestRecord::read_all(dir.path()).unwrap(),
+                &selected,
+                RunKind {
+                    flaky_fails,
+                    ..RunKind::default()
+                },
+            )
+        };
+        let passing = summarize_with(false);
+        let (status, detail) = status_of(&passing, "sql::select").unwrap();
+        assert_eq!(status, TestStatus::Flaky);
+        assert_eq!(detail.as_deref(), Some("timed out waiting"));
+        assert_eq!(passing.n_failed(), 0);
+        let rendered = passing.render(&[], &[]);
+        assert!(
+            rendered.contains("smoketests: 2 passed, 0 failed, 0 skipped")
+                && rendered.contains("flaky (failed, then passed at a retry; passing")
+                && rendered.contains("sql::select (passed at attempt 2) timed out waiting"),
+            "{rendered}"
+        );
+        let xml = passing.junit().to_string().unwrap();
+        assert!(
+            xml.contains("<flakyFailure") && xml.contains(r#"failures="0""#),
+            "{xml}"
+        );
+
+        let failing = summarize_with(true);
+        assert_eq!(failing.n_failed(), 1);
+        assert!(
+            failing
+                .render(&[], &[])
+                .contains("smoketests: 1 passed, 1 failed, 0 skipped")
+        );
+        let xml = failing.junit().to_string().unwrap();
+        assert!(
+            xml.contains("<rerunFailure") && xml.contains(r#"failures="1""#),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn tests_fail_fast_did_not_run_are_skipped_with_that_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = fixture_records(dir.path());
+        let summary = summarize(
+            Some(&fixture_metadata()),
+            records,
+            &all_of(&fixture_metadata()),
+            RunKind {
+                fail_fast: true,
+                ..RunKind::default()
+            },
+        );
+        let (status, detail) = status_of(&summary, "crash::no_record").unwrap();
+        assert_eq!(
+            (status, detail.as_deref()),
+            (TestStatus::Skipped, Some("fail-fast"))
+        );
+        assert_eq!(summary.n_failed(), 1);
+        // Without a recorded failure, fail-fast stopped nothing: a missing record is a failure.
+        let passed = tempfile::tempdir().unwrap();
+        record("sql::select", TestStatus::Passed, 1.0)
+            .write(passed.path())
+            .unwrap();
+        let summary = summarize(
+            Some(&fixture_metadata()),
+            TestRecord::read_all(passed.path()).unwrap(),
+            &all_of(&fixture_metadata()),
+            RunKind {
+                fail_fast: true,
+                ..RunKind::default()
+            },
+        );
+        assert_eq!(
+            status_of(&summary, "crash::no_record").unwrap().0,
+            TestStatus::Failed
         );
     }
 
