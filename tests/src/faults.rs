@@ -86,8 +86,8 @@ smoketest! {
 }
 
 smoketest! {
-    /// A data dir that runs out of space: calls that cannot commit fail with a clear error (the
-    /// server log names the cause), the server stays up, what was committed stays readable and
+    /// A data dir that runs out of space: calls that cannot commit fail with 507 "the server's
+    /// disk is full" (the server log names the cause), the server stays up, what was committed stays readable and
     /// whole; once space returns, calls commit again and the data survives a kill -9.
     #[local_only = "limits the size of its server's data dir"]
     fn full_data_dir_fails_calls_clearly_and_keeps_data() {
@@ -104,8 +104,8 @@ smoketest! {
                     if let SmoketestError::ServerGone { .. } = error {
                         bail!("the server died when its data dir filled up: {error}");
                     }
-                    let message = expect_error(Err::<(), _>(error), ErrorKind::Internal)?;
-                    expect_contains(&message, "the server log has the details")?;
+                    let message = expect_error(Err::<(), _>(error), ErrorKind::StorageFull)?;
+                    expect_contains(&message, "the server's disk is full: nothing was changed")?;
                     refused.push(key);
                     if refused.len() == 3 {
                         break;

@@ -208,6 +208,8 @@ pub enum ErrorKind {
     TooManyRequests,
     /// The server is busy or shutting down; try again later (503).
     Unavailable,
+    /// The server's disk is full; nothing was changed (507).
+    StorageFull,
     /// A bug or an I/O failure in the server (500).
     Internal,
 }
@@ -231,6 +233,7 @@ impl ErrorKind {
             | ErrorKind::TimeLimit => 422,
             ErrorKind::TooManyRequests => 429,
             ErrorKind::Unavailable => 503,
+            ErrorKind::StorageFull => 507,
             ErrorKind::Internal => 500,
         }
     }

@@ -269,6 +269,7 @@ mod tests {
             (ErrorKind::TimeLimit, exit_code::REDUCER_FAILED),
             (ErrorKind::TooManyRequests, exit_code::FAILURE),
             (ErrorKind::Unavailable, exit_code::FAILURE),
+            (ErrorKind::StorageFull, exit_code::FAILURE),
             (ErrorKind::Internal, exit_code::FAILURE),
         ];
         for (kind, expected) in cases {

@@ -150,3 +150,14 @@ pub struct StorageError {
     #[source]
     pub(crate) source: rusqlite::Error,
 }
+
+impl StorageError {
+    /// Whether the write failed because the disk (or the file size limit) is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(
+            &self.source,
+            rusqlite::Error::SqliteFailure(failure, _)
+                if failure.code == rusqlite::ErrorCode::DiskFull
+        )
+    }
+}

@@ -46,6 +46,39 @@ impl AppError {
         )
     }
 
+    /// A failed file operation: a full disk is said as such, anything else is internal.
+    pub(crate) fn io(error: std::io::Error) -> AppError {
+        let full = error.kind() == std::io::ErrorKind::StorageFull
+            || error.kind() == std::io::ErrorKind::FileTooLarge
+            || error.raw_os_error() == Some(libc::ENOSPC);
+        if full {
+            tracing::error!(%error, "the disk is full");
+            AppError::storage_full()
+        } else {
+            AppError::internal(error)
+        }
+    }
+
+    /// A failure of the database files: a full disk is said as such, anything else is internal
+    /// (the cause goes to the server's log).
+    pub(crate) fn storage(error: &StorageError) -> AppError {
+        let chain = error_chain(error);
+        if error.is_disk_full() {
+            tracing::error!(error = %chain, "the disk is full");
+            AppError::storage_full()
+        } else {
+            AppError::internal(chain)
+        }
+    }
+
+    fn storage_full() -> AppError {
+        AppError::new(
+            ErrorKind::StorageFull,
+            "the server's disk is full: nothing was changed",
+        )
+        .with_hint("free space on the server, then try again")
+    }
+
     pub(crate) fn not_found(database: &str) -> AppError {
         AppError::new(
             ErrorKind::NotFound,
@@ -95,8 +128,20 @@ impl From<ModuleError> for AppError {
 
 impl From<StorageError> for AppError {
     fn from(error: StorageError) -> AppError {
-        AppError::internal(error)
+        AppError::storage(&error)
     }
+}
+
+/// An error and its causes, as one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }
 
 impl From<PublishError> for AppError {
@@ -108,7 +153,7 @@ impl From<PublishError> for AppError {
                 let message = format!("the module was not installed: init failed: {call_error}");
                 AppError::new(AppError::from(call_error).kind, message)
             }
-            PublishError::Storage(error) => AppError::internal(error),
+            PublishError::Storage(error) => AppError::storage(&error),
         }
     }
 }
@@ -125,7 +170,7 @@ impl From<CallError> for AppError {
             CallError::OutOfFuel { .. } => ErrorKind::OutOfFuel,
             CallError::TimeLimit { .. } => ErrorKind::TimeLimit,
             CallError::ShuttingDown { .. } => ErrorKind::Unavailable,
-            CallError::Storage(_) => return AppError::internal(error),
+            CallError::Storage(storage) => return AppError::storage(storage),
         };
         AppError::new(kind, error.to_string())
     }
@@ -136,7 +181,7 @@ impl From<SqlError> for AppError {
         match error {
             SqlError::Denied(reason) => AppError::new(ErrorKind::SqlDenied, reason),
             SqlError::Invalid(reason) => AppError::new(ErrorKind::SqlError, reason),
-            SqlError::Storage(error) => AppError::internal(error),
+            SqlError::Storage(error) => AppError::storage(&error),
         }
     }
 }

@@ -1,11 +1,11 @@
 //! The accept loop: HTTP/1 connections served by hyper, within bounds a hostile client cannot
 //! push the server past.
 //!
-//! - At most `max_connections` are open. A new connection past the cap closes an idle one:
-//!   first those that never completed a request (oldest first), then the least recently
-//!   active; a connection with a request running is never closed. When all are busy the new
-//!   connection is refused. So idle sockets cannot lock out real clients, and file handles stay
-//!   in reserve for databases.
+//! - At most `max_connections` are open. At the cap, an idle connection is told to close and
+//!   nothing is accepted until it has (new clients wait in the listen backlog): first those
+//!   that never completed a request (oldest first), then the least recently active; a
+//!   connection with a request running, or younger than half a second, is never closed. So
+//!   idle sockets cannot lock out real clients, and file handles stay in reserve for databases.
 //! - Headers must arrive within `header_timeout` (which also closes a connection that sends
 //!   nothing at all); bodies are timed by the handlers that read them.
 //! - hyper's read buffer is capped, so a connection costs a bounded amount of memory.
@@ -31,6 +31,11 @@ use crate::limits::RateLimitedLog;
 
 /// The largest read buffer of one connection (and so the largest request head).
 const MAX_READ_BUFFER: usize = 64 << 10;
+/// A connection younger than this is never closed to make room: its client has had no time
+/// to send a request yet.
+const MIN_AGE_TO_CLOSE: Duration = Duration::from_millis(500);
+/// How often the loop looks again for an idle connection to close while at the cap.
+const RECHECK_AT_CAP: Duration = Duration::from_millis(20);
 /// How long requests in progress may finish on their own at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1_000);
 /// How long stopped requests get to answer after that.
@@ -53,21 +58,34 @@ pub(crate) async fn serve(
     stop_work: impl FnOnce(),
 ) {
     let table = Arc::new(Table::default());
-    let refusals = RateLimitedLog::new(5);
+    let full = RateLimitedLog::new(1);
     let mut tasks = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        // Past the cap nothing is accepted (new clients wait in the listen backlog) until an
+        // idle connection, told to close, has closed.
+        if table.len() >= limits.max_connections {
+            if !table.close_an_idle_one() && let Some(left_out) = full.admit() {
+                tracing::warn!(
+                    left_out,
+                    "at the connection cap with every connection busy; new connections wait"
+                );
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                // Young connections become candidates as they age: look again shortly.
+                () = tokio::time::sleep(RECHECK_AT_CAP) => {}
+            }
+            continue;
+        }
         tokio::select! {
             () = &mut shutdown => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    if table.make_room(limits.max_connections) {
-                        let connection = table.add();
-                        tasks.spawn(serve_connection(stream, peer, app.clone(), limits.clone(), connection, table.clone()));
-                    } else if let Some(left_out) = refusals.admit() {
-                        tracing::warn!(%peer, left_out, "refused a connection: at the connection cap with no idle connection to close");
-                    }
+                    let connection = table.add();
+                    tasks.spawn(serve_connection(stream, peer, app.clone(), limits.clone(), connection, table.clone()));
                 }
                 Err(error) => {
                     // Out of file handles, most likely: wait for connections to close.
@@ -75,7 +93,7 @@ pub(crate) async fn serve(
                     tokio::select! {
                         () = &mut shutdown => break,
                         Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                        () = tokio::time::sleep(RECHECK_AT_CAP) => {}
                     }
                 }
             },
@@ -131,8 +149,14 @@ async fn serve_connection(
             }
         }
         () = connection.close.notified() => {
-            serving.as_mut().graceful_shutdown();
-            let _ = serving.await;
+            // Closed to make room while idle: nothing to finish, the socket goes at once
+            // (waiting would let a half-sent header hold the slot). At shutdown, or if a
+            // request has just arrived, the request in progress finishes first.
+            let idle = connection.busy.load(Ordering::SeqCst) == 0;
+            if !(connection.closing.load(Ordering::Relaxed) && idle) {
+                serving.as_mut().graceful_shutdown();
+                let _ = serving.await;
+            }
         }
     }
     table.remove(connection.id);
@@ -202,19 +226,27 @@ impl Table {
         self.lock().remove(&id);
     }
 
-    /// Makes room for one more connection below `max`, closing an idle one if needed; false
-    /// when every connection is busy.
-    fn make_room(&self, max: usize) -> bool {
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Tells one idle connection to close, to make room for a new one; false when none can
+    /// be (every connection is busy, young, or closing already). Those that never completed a
+    /// request go first, oldest first; then the least recently active.
+    fn close_an_idle_one(&self) -> bool {
         let connections = self.lock();
-        if connections.len() < max {
+        if connections
+            .values()
+            .any(|connection| connection.closing.load(Ordering::Relaxed))
+        {
+            // One is on its way out: room is coming.
             return true;
         }
-        // Never-used connections first, oldest first; then the least recently active.
         let victim = connections
             .values()
             .filter(|connection| {
                 connection.busy.load(Ordering::SeqCst) == 0
-                    && !connection.closing.load(Ordering::Relaxed)
+                    && connection.opened.elapsed() >= MIN_AGE_TO_CLOSE
             })
             .min_by_key(|connection| {
                 let served = connection.served.load(Ordering::Relaxed);
@@ -224,21 +256,13 @@ impl Table {
                         connection.last_active.load(Ordering::Relaxed),
                     ))
                     .unwrap_or(connection.opened);
-                (
-                    served > 0,
-                    if served > 0 {
-                        last_active
-                    } else {
-                        connection.opened
-                    },
-                )
+                (served > 0, if served > 0 { last_active } else { connection.opened })
             });
         match victim {
             Some(victim) => {
                 victim.closing.store(true, Ordering::Relaxed);
                 victim.close.notify_one();
-                // The victim closes on its own task; allow a little overshoot meanwhile.
-                connections.len() < max + max / 16 + 16
+                true
             }
             None => false,
         }

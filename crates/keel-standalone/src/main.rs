@@ -49,6 +49,12 @@ const RESERVED_FILE_HANDLES: usize = 128;
 const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(200);
 
 fn run(flags: flags::Flags) -> anyhow::Result<()> {
+    // Past a file size limit (`ulimit -f`), a write fails with EFBIG, which SQLite reports as
+    // a full disk, instead of SIGXFSZ killing every database at once.
+    // SAFETY: setting a signal's disposition to ignore runs no code of ours.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(THREAD_STACK_BYTES)

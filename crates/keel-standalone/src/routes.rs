@@ -203,9 +203,7 @@ fn install(
         .as_ref()
         .err()
         .map(|error| error_record(&format!("publish failed: {error}")));
-    slot.logs
-        .append(logs.into_iter().chain(record_failure).collect())
-        .map_err(AppError::internal)?;
+    append_logs(slot, logs.into_iter().chain(record_failure).collect());
     Ok(result?)
 }
 
@@ -241,7 +239,7 @@ async fn reset(
                 .map(|module| module.hash().to_owned());
             slot.database().wipe()?;
             state.record_module(entry, old_hash.as_deref(), None);
-            slot.logs.clear().map_err(AppError::internal)
+            slot.logs.clear().map_err(AppError::io)
         })?;
         tracing::info!(database = %name, "database reset");
         Ok(Json(Deleted { database: name }))
@@ -317,7 +315,7 @@ async fn call(
                     tracing::info!(database = %name, %reducer, %identity, %error, left_out, "reducer call by another identity failed");
                 }
             }
-            slot.logs.append(logs).map_err(AppError::internal)?;
+            append_logs(slot, logs);
             let stats = result?;
             Ok(Json(CallResult {
                 fuel_used: stats.fuel_used,
@@ -545,6 +543,15 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
             format!("the request body is not the expected JSON: {error}"),
         )
     })
+}
+
+/// Appends to a database's log. The call or publish the records belong to has committed or
+/// rolled back already, so a log that cannot be written (a full disk) must not turn its
+/// outcome into an error: the failure goes to the server's log.
+fn append_logs(slot: &mut Slot, records: Vec<LogRecord>) {
+    if let Err(error) = slot.logs.append(records) {
+        tracing::warn!(%error, "could not write a module log");
+    }
 }
 
 fn error_record(message: &str) -> LogRecord {

@@ -306,7 +306,7 @@ impl AppState {
         }
         slot.deleted = true;
         self.close(slot);
-        slot.logs.clear().map_err(AppError::internal)?;
+        slot.logs.clear().map_err(AppError::io)?;
         remove_database_files(&entry.database_path(&self.0.data_dir));
         if let Some(hash) = module_hash {
             self.remove_module_if_unused(&hash);
@@ -429,12 +429,12 @@ impl AppState {
         let path = self.module_path(hash);
         if !path.exists() {
             let dir = path.parent().expect("module files live in a directory");
-            let mut file = tempfile::NamedTempFile::new_in(dir).map_err(AppError::internal)?;
+            let mut file = tempfile::NamedTempFile::new_in(dir).map_err(AppError::io)?;
             file.write_all(wasm)
                 .and_then(|()| file.as_file().sync_all())
-                .map_err(AppError::internal)?;
+                .map_err(AppError::io)?;
             file.persist(&path)
-                .map_err(|error| AppError::internal(error.error))?;
+                .map_err(|error| AppError::io(error.error))?;
         }
         *in_use.entry(hash.to_owned()).or_default() += 1;
         Ok(ModuleLease {
