@@ -14,6 +14,7 @@ use xshell::{Shell, cmd};
 use crate::{archive, cargo, flags, process, project_root, smoketest, tidy, warmup};
 
 mod shards;
+mod workflow;
 
 impl flags::Qa {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
@@ -38,6 +39,12 @@ impl flags::Qa {
                     sh,
                     "{cargo} clippy --workspace --all-targets -- -D warnings"
                 ))
+            })?;
+            step(&mut steps, "workflow", || {
+                if !workflow::check(sh, &project_root())? {
+                    eprintln!("==> qa: workflow checked without actionlint (see the warning above)");
+                }
+                Ok(())
             })?;
             step(&mut steps, "modules fmt", || {
                 let _dir = sh.push_dir("modules");
