@@ -42,7 +42,9 @@ impl flags::Qa {
             })?;
             step(&mut steps, "workflow", || {
                 if !workflow::check(sh, &project_root())? {
-                    eprintln!("==> qa: workflow checked without actionlint (see the warning above)");
+                    eprintln!(
+                        "==> qa: workflow checked without actionlint (see the warning above)"
+                    );
                 }
                 Ok(())
             })?;
