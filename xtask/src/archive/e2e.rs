@@ -292,10 +292,10 @@ fn check_outcomes(
             wrong.push(format!("{name}: not reported"));
         }
     }
-    ensure!(passed > 0, "no test passed from the archive");
     if !wrong.is_empty() {
         bail!("from the archive without cargo: {}", wrong.join("; "));
     }
+    ensure!(passed > 0, "no test passed from the archive");
     Ok((passed, skipped))
 }
 
