@@ -137,7 +137,9 @@ pub enum BuildError {
 impl CliError {
     /// The process exit code for this error: the single place that assigns [`exit_code`]s.
     pub fn exit_code(&self) -> u8 {
-        use ClientError::{Api, Decode, InvalidUrl, Transport, UnexpectedStatus, Unreachable};
+        use ClientError::{
+            Api, CaCert, Certificate, Decode, InvalidUrl, Transport, UnexpectedStatus, Unreachable,
+        };
         match self {
             CliError::Client(Unreachable { .. }) => exit_code::UNREACHABLE,
             CliError::Client(Api { status: 404, .. } | UnexpectedStatus { status: 404, .. }) => {
@@ -165,9 +167,13 @@ impl CliError {
             CliError::Client(Api { status: 422, .. } | UnexpectedStatus { status: 422, .. }) => {
                 exit_code::REDUCER_FAILED
             }
-            CliError::Client(InvalidUrl { .. }) => exit_code::INVALID_INPUT,
+            CliError::Client(InvalidUrl { .. } | CaCert { .. }) => exit_code::INVALID_INPUT,
             CliError::Client(
-                Api { .. } | UnexpectedStatus { .. } | Transport { .. } | Decode { .. },
+                Api { .. }
+                | UnexpectedStatus { .. }
+                | Transport { .. }
+                | Decode { .. }
+                | Certificate { .. },
             ) => exit_code::FAILURE,
             CliError::NoServer => exit_code::INVALID_INPUT,
             CliError::NoIdentity | CliError::IdentityForOtherServer { .. } => {

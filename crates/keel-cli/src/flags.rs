@@ -8,9 +8,13 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "keel", version, propagate_version = true)]
 pub(crate) struct Cli {
-    /// Server URL, e.g. http://127.0.0.1:3000 (overrides the config file's `server`)
+    /// Server URL, e.g. http://127.0.0.1:3000 or https://keel.example.com (overrides the config
+    /// file's `server`)
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) server: Option<String>,
+    /// PEM file of CA certificates to trust for an https:// server, besides the system's
+    #[arg(long, global = true, value_name = "FILE", env = keel_client::CA_CERT_ENV)]
+    pub(crate) ca_cert: Option<PathBuf>,
     /// Config file [default: $KEEL_CONFIG, else $HOME/.config/keel/config.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) config_path: Option<PathBuf>,

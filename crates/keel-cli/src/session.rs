@@ -10,6 +10,7 @@ use crate::flags::Cli;
 /// What every command needs to reach the server.
 pub(crate) struct Session {
     server_flag: Option<String>,
+    ca_cert: Option<PathBuf>,
     config_path: Result<PathBuf, ConfigError>,
 }
 
@@ -21,6 +22,10 @@ impl Session {
         };
         Session {
             server_flag: cli.server.clone(),
+            ca_cert: cli
+                .ca_cert
+                .clone()
+                .filter(|path| !path.as_os_str().is_empty()),
             config_path,
         }
     }
@@ -58,8 +63,8 @@ impl Session {
             return Err(CliError::NoIdentity);
         };
         if let Some(configured_server) = &config.server {
-            let same_server =
-                Client::new(configured_server).is_ok_and(|it| it.base_url() == client.base_url());
+            let same_server = Client::new_with_ca_cert(configured_server, self.ca_cert.as_deref())
+                .is_ok_and(|it| it.base_url() == client.base_url());
             if !same_server {
                 return Err(CliError::IdentityForOtherServer {
                     server: client.base_url().to_owned(),
@@ -76,6 +81,6 @@ impl Session {
             .as_ref()
             .or(config.server.as_ref())
             .ok_or(CliError::NoServer)?;
-        Ok(Client::new(server)?)
+        Ok(Client::new_with_ca_cert(server, self.ca_cert.as_deref())?)
     }
 }

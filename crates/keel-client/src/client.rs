@@ -1,6 +1,7 @@
 //! [`Client`]: one method per route of the `/v1` API.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use keel_api::routes::{self, LogsQuery, PublishQuery};
 use serde::de::DeserializeOwned;
 
 use crate::errors::ClientError;
-use crate::url::{is_loopback, normalize_base_url};
+use crate::tls::{self, CA_CERT_ENV};
+use crate::url::{is_https, is_loopback, normalize_base_url};
 
 /// Time a whole request may take unless [`Client::with_timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -51,9 +53,17 @@ enum Method {
 }
 
 impl Client {
-    /// A client for the server at `base_url` (`http://HOST:PORT`, a trailing `/` is dropped),
-    /// without a token.
+    /// A client for the server at `base_url` (`http://HOST:PORT` or `https://HOST:PORT`, a
+    /// trailing `/` is dropped), without a token. An `https://` server's certificate must be
+    /// signed by a root the system trusts or by a CA in the file [`CA_CERT_ENV`] names.
     pub fn new(base_url: &str) -> Result<Client, ClientError> {
+        let ca_cert = std::env::var_os(CA_CERT_ENV).filter(|path| !path.is_empty());
+        Client::new_with_ca_cert(base_url, ca_cert.as_deref().map(Path::new))
+    }
+
+    /// Like [`Client::new`], trusting the CA certificates of the PEM file `ca_cert` (instead of
+    /// the one [`CA_CERT_ENV`] names) besides the system's roots.
+    pub fn new_with_ca_cert(base_url: &str, ca_cert: Option<&Path>) -> Result<Client, ClientError> {
         let base_url = normalize_base_url(base_url)?;
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -63,6 +73,9 @@ impl Client {
         // An HTTP proxy from the environment cannot reach a server on loopback.
         if is_loopback(&base_url) {
             config = config.proxy(None);
+        }
+        if is_https(&base_url) {
+            config = config.tls_config(tls::config(ca_cert)?);
         }
         Ok(Client {
             agent: config.build().into(),
@@ -368,6 +381,21 @@ fn transport_error(method: Method, url: &str, source: ureq::Error) -> ClientErro
         ureq::Error::Timeout(_) | ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => true,
         _ => false,
     };
+    // rustls' verdict on the handshake reaches here as itself, or inside an I/O error.
+    let tls_error = match &source {
+        ureq::Error::Rustls(error) => Some(error.to_string()),
+        ureq::Error::Io(error) => error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .map(ToString::to_string),
+        _ => None,
+    };
+    if let Some(reason) = tls_error {
+        return ClientError::Certificate {
+            url: url.to_owned(),
+            reason,
+        };
+    }
     if unreachable {
         ClientError::Unreachable {
             url: url.to_owned(),

@@ -44,6 +44,26 @@ pub enum ClientError {
         #[source]
         source: ureq::Error,
     },
+    /// The TLS handshake failed: the server's certificate was not accepted (not signed by a
+    /// trusted CA, another host's, expired), or the server does not speak TLS.
+    #[error(
+        "the TLS connection to {url} failed: {reason} (if the server's certificate is signed by a CA of your own, pass its PEM file with --ca-cert or {})",
+        crate::CA_CERT_ENV
+    )]
+    Certificate {
+        /// Full URL of the request.
+        url: String,
+        /// What TLS said.
+        reason: String,
+    },
+    /// A CA file to trust could not be read or holds no certificate.
+    #[error("could not use the CA certificate file {}: {reason}", path.display())]
+    CaCert {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
     /// The request failed in transit for another reason (a protocol error, say).
     #[error("{method} {url} failed in transit")]
     Transport {
@@ -66,8 +86,8 @@ pub enum ClientError {
         #[source]
         source: serde_json::Error,
     },
-    /// The server URL is not `http://HOST:PORT`.
-    #[error("invalid server URL `{url}`: expected `http://HOST:PORT`")]
+    /// The server URL is not `http://HOST:PORT` or `https://HOST:PORT`.
+    #[error("invalid server URL `{url}`: expected `http://HOST:PORT` or `https://HOST:PORT`")]
     InvalidUrl {
         /// The URL as given.
         url: String,
@@ -84,6 +104,8 @@ impl ClientError {
             ClientError::Unreachable { .. }
             | ClientError::Transport { .. }
             | ClientError::Decode { .. }
+            | ClientError::Certificate { .. }
+            | ClientError::CaCert { .. }
             | ClientError::InvalidUrl { .. } => None,
         }
     }

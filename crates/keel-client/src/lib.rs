@@ -4,6 +4,8 @@
 //! Failures are [`ClientError`]s that keep the HTTP status and body, so callers can tell an
 //! unreachable server from a refused request and read the server's [`ApiError`] when there is one.
 //! Requests time out (30 s in all, 5 s to connect, see [`Client::with_timeout`]).
+//! `https://` servers are verified against the system's root certificates plus a CA file, from
+//! [`Client::new_with_ca_cert`] or the `KEEL_CA_CERT` environment variable ([`CA_CERT_ENV`]).
 //! [`table`] renders SQL results the way the `keel` CLI prints them.
 //!
 //! ```no_run
@@ -26,6 +28,7 @@
 mod client;
 mod errors;
 pub mod table;
+mod tls;
 mod url;
 
 pub use client::{Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
@@ -35,3 +38,4 @@ pub use keel_api::http::{
     ApiError, CallResult, DatabaseInfo, DatabaseList, DatabaseSummary, Deleted, ErrorKind,
     IdentityCreated, LogLevel, LogRecord, PublishResult, ServerInfo, SqlResult, WhoAmI,
 };
+pub use tls::CA_CERT_ENV;

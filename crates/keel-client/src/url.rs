@@ -8,11 +8,13 @@ pub(crate) fn normalize_base_url(raw: &str) -> Result<String, ClientError> {
         url: raw.to_owned(),
     };
     let trimmed = raw.trim_end_matches('/');
-    let scheme_len = "http://".len();
-    if trimmed.len() <= scheme_len || !trimmed[..scheme_len].eq_ignore_ascii_case("http://") {
+    let scheme = ["http://", "https://"].into_iter().find(|scheme| {
+        trimmed.len() > scheme.len() && trimmed[..scheme.len()].eq_ignore_ascii_case(scheme)
+    });
+    let Some(scheme) = scheme else {
         return Err(invalid());
-    }
-    let authority = &trimmed[scheme_len..];
+    };
+    let authority = &trimmed[scheme.len()..];
     let (host, port) = split_host_port(authority).ok_or_else(invalid)?;
     let host_ok = if host.starts_with('[') {
         host.len() > 2
@@ -29,12 +31,19 @@ pub(crate) fn normalize_base_url(raw: &str) -> Result<String, ClientError> {
     if !host_ok || !port_ok {
         return Err(invalid());
     }
-    Ok(format!("http://{authority}"))
+    Ok(format!("{scheme}{authority}"))
+}
+
+/// Whether the base URL (already normalized) is `https://`.
+pub(crate) fn is_https(base_url: &str) -> bool {
+    base_url.starts_with("https://")
 }
 
 /// Whether the base URL (already normalized) points at this machine, where proxies never help.
 pub(crate) fn is_loopback(base_url: &str) -> bool {
-    let authority = &base_url["http://".len()..];
+    let authority = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
     let host = split_host_port(authority).map_or("", |(host, _)| host);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
@@ -87,6 +96,11 @@ mod tests {
         check_ok("http://keel.example.com", "http://keel.example.com");
         check_ok("http://[::1]:8080/", "http://[::1]:8080");
         check_ok("HTTP://host_1:80", "http://host_1:80");
+        check_ok(
+            "https://keel.example.com:8443/",
+            "https://keel.example.com:8443",
+        );
+        check_ok("HTTPS://localhost", "https://localhost");
     }
 
     #[test]
@@ -94,9 +108,9 @@ mod tests {
         for raw in [
             "",
             "127.0.0.1:3000",
-            "https://127.0.0.1:3000",
             "ftp://host",
             "http://",
+            "https://",
             "http:///",
             "http://host:port",
             "http://host:0",

@@ -41,11 +41,12 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(1_000);
 /// How long stopped requests get to answer after that.
 const SHUTDOWN_STOP: Duration = Duration::from_millis(500);
 
-/// Bounds of the accept loop.
-#[derive(Debug, Clone)]
+/// Bounds of the accept loop, and TLS when it serves `https://`.
+#[derive(Clone)]
 pub(crate) struct ConnectionLimits {
     pub(crate) max_connections: usize,
     pub(crate) header_timeout: Duration,
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; then `stop_work` is called once the
@@ -65,7 +66,9 @@ pub(crate) async fn serve(
         // Past the cap nothing is accepted (new clients wait in the listen backlog) until an
         // idle connection, told to close, has closed.
         if table.len() >= limits.max_connections {
-            if !table.close_an_idle_one() && let Some(left_out) = full.admit() {
+            if !table.close_an_idle_one()
+                && let Some(left_out) = full.admit()
+            {
                 tracing::warn!(
                     left_out,
                     "at the connection cap with every connection busy; new connections wait"
@@ -125,6 +128,31 @@ async fn serve_connection(
     connection: Arc<Connection>,
     table: Arc<Table>,
 ) {
+    match limits.tls.clone() {
+        None => serve_io(stream, peer, app, &limits, &connection).await,
+        Some(acceptor) => {
+            // The handshake gets the header timeout too: a client that never finishes it
+            // holds its slot no longer than one that never sends a request.
+            match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => serve_io(tls, peer, app, &limits, &connection).await,
+                Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            }
+        }
+    }
+    table.remove(connection.id);
+}
+
+/// Serves HTTP/1 on one connection (plain or TLS) until it ends or is told to close.
+async fn serve_io<Io>(
+    io: Io,
+    peer: SocketAddr,
+    app: Router,
+    limits: &ConnectionLimits,
+    connection: &Arc<Connection>,
+) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let tracked = connection.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
@@ -140,7 +168,7 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(MAX_READ_BUFFER)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(io), service);
     tokio::pin!(serving);
     tokio::select! {
         result = serving.as_mut() => {
@@ -159,7 +187,6 @@ async fn serve_connection(
             }
         }
     }
-    table.remove(connection.id);
 }
 
 /// The open connections.
@@ -256,7 +283,14 @@ impl Table {
                         connection.last_active.load(Ordering::Relaxed),
                     ))
                     .unwrap_or(connection.opened);
-                (served > 0, if served > 0 { last_active } else { connection.opened })
+                (
+                    served > 0,
+                    if served > 0 {
+                        last_active
+                    } else {
+                        connection.opened
+                    },
+                )
             });
         match victim {
             Some(victim) => {

@@ -23,6 +23,12 @@ pub(crate) struct Flags {
     /// Address to listen on; port 0 picks a free port, printed in the ready line.
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub(crate) listen: String,
+    /// Serve https:// with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tls_key: Option<PathBuf>,
     /// Also write the ready JSON line to this file (atomically) once listening.
     #[arg(long)]
     pub(crate) ready_file: Option<PathBuf>,

@@ -14,6 +14,7 @@ mod logs;
 mod routes;
 mod shutdown;
 mod state;
+mod tls;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -100,6 +101,11 @@ fn max_connections(flags: &flags::Flags, open_file_limit: usize) -> usize {
 
 async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
     let open_file_limit = raise_open_file_limit();
+    let tls = match (&flags.tls_cert, &flags.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
     let state = state::AppState::open(&flags)
         .with_context(|| format!("open data dir {}", flags.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(&flags.listen)
@@ -121,6 +127,7 @@ async fn serve(flags: flags::Flags) -> anyhow::Result<()> {
     let limits = connections::ConnectionLimits {
         max_connections: max_connections(&flags, open_file_limit),
         header_timeout: Duration::from_secs(flags.header_timeout_secs.max(1)),
+        tls,
     };
     connections::serve(
         listener,

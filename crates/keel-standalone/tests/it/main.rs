@@ -4,6 +4,7 @@
 mod cleanup;
 mod hostile;
 mod support;
+mod tls;
 
 use keel_api::http::ErrorKind;
 use keel_client::{Client, ClientError};
