@@ -3,7 +3,8 @@
 //! Order: tidy, formatting and clippy of both workspaces, the modules build (keel-standalone's
 //! integration tests load the precompiled modules), the unit and integration tests, then the smoketests,
 //! then the shard check (`shards`: two shards run each selected test once and merge into the full run),
-//! then the archive's end-to-end proof (`archive::e2e`: a second clone runs it without cargo).
+//! then the archive's end-to-end proof (`archive::e2e`: a second clone runs it without cargo),
+//! then the remote-mode suite over https against a server it inspects afterwards (`remote_https`).
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use xshell::{Shell, cmd};
 
 use crate::{archive, cargo, flags, process, project_root, smoketest, tidy, warmup};
 
+mod remote_https;
 mod shards;
 mod workflow;
 
@@ -87,6 +89,7 @@ impl flags::Qa {
                 step(&mut steps, "shards", || shards::check(sh))?;
                 // Reuses what the smoketests step built: the archive compiles nothing.
                 step(&mut steps, "archive e2e", || archive::e2e::prove(sh))?;
+                step(&mut steps, "remote https", || remote_https::check(sh))?;
             }
             Ok(())
         })();

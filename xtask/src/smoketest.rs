@@ -134,29 +134,32 @@ pub(crate) fn finish(flags: &flags::Smoketest, report: &SuiteReport) -> anyhow::
     if report.used_nextest && nextest_junit.is_file() {
         eprintln!("nextest's own JUnit report: {}", nextest_junit.display());
     }
-    if report.interrupted {
-        bail!("interrupted; the summary above counts only the tests that finished");
-    }
-    let failed: Vec<&str> = report
-        .summary
-        .failing()
-        .map(|it| it.name.as_str())
-        .collect();
-    match (failed.len(), report.infrastructure_errors.is_empty()) {
-        (0, true) => Ok(()),
-        (0, false) => bail!(
-            "smoketest infrastructure failed: {}",
-            report.infrastructure_errors.join("; ")
-        ),
-        (n, _) => {
-            let mut message = format!("{n} smoketest(s) failed: {}", failed.join(", "));
-            if !report.infrastructure_errors.is_empty() {
-                message.push_str(&format!(
-                    "; also: {}",
-                    report.infrastructure_errors.join("; ")
-                ));
+    report.verdict()
+}
+
+impl SuiteReport {
+    /// Fails when the run was interrupted, a test failed, or the infrastructure did.
+    pub(crate) fn verdict(&self) -> anyhow::Result<()> {
+        if self.interrupted {
+            bail!("interrupted; the summary above counts only the tests that finished");
+        }
+        let failed: Vec<&str> = self.summary.failing().map(|it| it.name.as_str()).collect();
+        match (failed.len(), self.infrastructure_errors.is_empty()) {
+            (0, true) => Ok(()),
+            (0, false) => bail!(
+                "smoketest infrastructure failed: {}",
+                self.infrastructure_errors.join("; ")
+            ),
+            (n, _) => {
+                let mut message = format!("{n} smoketest(s) failed: {}", failed.join(", "));
+                if !self.infrastructure_errors.is_empty() {
+                    message.push_str(&format!(
+                        "; also: {}",
+                        self.infrastructure_errors.join("; ")
+                    ));
+                }
+                bail!(message)
             }
-            bail!(message)
         }
     }
 }

@@ -1,0 +1,112 @@
+//! qa step `remote https`: the remote-mode suite against a server reached over `https://`,
+//! whose certificate is signed by a CA the step makes (so the clients, the CLI and the harness
+//! verify it through `KEEL_CA_CERT`); afterwards the server's data dir must hold no database,
+//! no identity and no module file: a remote run leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use keel_artifacts::{Manifest, smoketest_dir};
+use keel_process::ServerCommand;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use xshell::Shell;
+
+use crate::{flags, project_root, smoketest};
+
+/// How long the server gets to stop after the run.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+pub(super) fn check(sh: &Shell) -> anyhow::Result<()> {
+    let root = project_root();
+    let manifest = Manifest::load(&root)?;
+    let binary = smoketest::fresh_binary(&root, &manifest, "keel-standalone")?;
+    let tmp = smoketest_dir(&root).join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+    let dir = tempfile::tempdir_in(&tmp).context("make a temp dir for the https server")?;
+    let certificates = Certificates::make(dir.path())?;
+    let data_dir = dir.path().join("data");
+    let mut server = ServerCommand::new(binary, &data_dir)
+        .name("https server")
+        .log_file(dir.path().join("server.log"))
+        .args(["--tls-cert", &certificates.cert.display().to_string()])
+        .args(["--tls-key", &certificates.key.display().to_string()])
+        .start()
+        .context("start keel-standalone with --tls-cert")?;
+    let url = format!("https://localhost:{}", server.ready().addr.port());
+    let mut flags = flags::Smoketest::qa_default();
+    flags.server = Some(url);
+    flags.no_build = true;
+    let ca = certificates.ca.display().to_string();
+    let report = smoketest::run_suite(sh, &flags, &[(keel_client::CA_CERT_ENV, &ca)])?;
+    eprint!("{}", report.summary.render(&report.builds, &report.timings));
+    report.verdict()?;
+    server.stop(STOP_GRACE).context("stop the https server")?;
+    let left = left_behind(&data_dir)?;
+    ensure!(
+        left.is_empty(),
+        "the remote run left on the server: {}",
+        left.join(", ")
+    );
+    eprintln!("==> nothing left on the https server: 0 databases, 0 identities, 0 module files");
+    Ok(())
+}
+
+/// A CA, and a certificate it signed for `localhost` and 127.0.0.1, as PEM files.
+struct Certificates {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Certificates {
+    fn make(dir: &Path) -> anyhow::Result<Certificates> {
+        let mut ca_params = CertificateParams::new(Vec::new())?;
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+        let key = KeyPair::generate()?;
+        let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?
+            .signed_by(&key, &ca)?;
+        let files = Certificates {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        };
+        for (path, pem) in [
+            (&files.ca, ca.as_ref().pem()),
+            (&files.cert, cert.pem()),
+            (&files.key, key.serialize_pem()),
+        ] {
+            std::fs::write(path, pem).with_context(|| format!("write {}", path.display()))?;
+        }
+        Ok(files)
+    }
+}
+
+/// What the stopped server's data dir still holds: database and module files, and rows of its
+/// directory.
+fn left_behind(data_dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut left = Vec::new();
+    for (dir, extension) in [("databases", "sqlite"), ("modules", "wasm")] {
+        let path = data_dir.join(dir);
+        for file in std::fs::read_dir(&path).with_context(|| format!("read {}", path.display()))? {
+            let file = file?.path();
+            if file.extension().is_some_and(|it| it == extension) {
+                left.push(file.display().to_string());
+            }
+        }
+    }
+    let control = rusqlite::Connection::open(data_dir.join("control.sqlite"))
+        .context("open the server's control.sqlite")?;
+    for table in ["identities", "databases"] {
+        let rows: i64 = control
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .with_context(|| format!("count the server's {table}"))?;
+        if rows > 0 {
+            left.push(format!("{rows} {table}"));
+        }
+    }
+    Ok(left)
+}
