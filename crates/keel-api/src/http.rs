@@ -3,6 +3,7 @@
 //! | method and path | auth | body | response |
 //! |---|---|---|---|
 //! | `GET /v1/ping` | | | [`ServerInfo`] |
+//! | `GET /v1/openapi.json` | | | the OpenAPI 3.1 description of all of these (feature `openapi`) |
 //! | `POST /v1/identity` | | | [`IdentityCreated`] |
 //! | `GET /v1/identity` | yes | | [`WhoAmI`] |
 //! | `DELETE /v1/identity` | yes | | [`IdentityDeleted`] (its databases deleted too) |
@@ -25,6 +26,7 @@ use crate::schema::ModuleSchema;
 
 /// Answer to `GET /v1/ping`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerInfo {
     /// Server version.
     pub version: String,
@@ -34,6 +36,7 @@ pub struct ServerInfo {
 
 /// A new identity. The token is shown once; the server keeps only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityCreated {
     /// Identity id (hex).
     pub identity: String,
@@ -43,6 +46,7 @@ pub struct IdentityCreated {
 
 /// Answer to `GET /v1/identity`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhoAmI {
     /// The caller's identity id.
     pub identity: String,
@@ -50,6 +54,7 @@ pub struct WhoAmI {
 
 /// Answer to `DELETE /v1/identity`: the identity is gone, and so is every database it owned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityDeleted {
     /// The deleted identity.
     pub identity: String,
@@ -59,6 +64,7 @@ pub struct IdentityDeleted {
 
 /// Answer to a publish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublishResult {
     /// Database name.
     pub database: String,
@@ -75,6 +81,7 @@ pub struct PublishResult {
 
 /// Answer to a delete or reset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deleted {
     /// Database name.
     pub database: String,
@@ -82,8 +89,15 @@ pub struct Deleted {
 
 /// Body of a rename.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameRequest {
     /// The name the database gets; must not be taken.
+    // The literals are `names::DATABASE_NAME_PATTERN` and `MAX_DATABASE_NAME_LEN`, as a test of
+    // the description checks.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[a-z0-9][a-z0-9_-]*$", min_length = 1, max_length = 64)
+    )]
     pub new_name: String,
     /// An identity to give the database to; the caller loses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,6 +106,7 @@ pub struct RenameRequest {
 
 /// Answer to a reducer call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallResult {
     /// Fuel (wasm instructions, roughly) the call consumed.
     pub fuel_used: u64,
@@ -101,8 +116,10 @@ pub struct CallResult {
 
 /// Body of `POST /v1/databases/{name}/sql`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SqlRequest {
     /// One SQL statement.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub query: String,
     /// Positional parameters (`?1`, `?2`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -111,6 +128,7 @@ pub struct SqlRequest {
 
 /// Result of one SQL statement: rows for queries, a change count for DML.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SqlResult {
     /// Column names.
     pub columns: Vec<String>,
@@ -122,6 +140,7 @@ pub struct SqlResult {
 
 /// Answer to `GET /v1/databases/{name}/logs`, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogList {
     /// The last records.
     pub records: Vec<LogRecord>,
@@ -129,6 +148,7 @@ pub struct LogList {
 
 /// One database in a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatabaseSummary {
     /// Database name.
     pub name: String,
@@ -139,6 +159,7 @@ pub struct DatabaseSummary {
 
 /// Answer to `GET /v1/databases`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatabaseList {
     /// The caller's databases, by name.
     pub databases: Vec<DatabaseSummary>,
@@ -146,6 +167,7 @@ pub struct DatabaseList {
 
 /// Answer to `GET /v1/databases/{name}/schema`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatabaseInfo {
     /// Database name.
     pub name: String,
@@ -162,6 +184,7 @@ pub struct DatabaseInfo {
 
 /// The body of every error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// What went wrong, for people.
     pub error: String,
@@ -174,6 +197,7 @@ pub struct ApiError {
 
 /// Machine-readable error classes. Each maps to one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// Malformed request (400).

@@ -7,15 +7,20 @@
 //! - [`names`]: validated database names.
 //! - [`routes`]: the route paths and query strings of the `/v1` API.
 //! - [`ready`]: the ready line the server prints once it listens.
+//! - `openapi` (feature `openapi`): the OpenAPI 3.1 description of the API, derived from these
+//!   types with utoipa; only the server enables it.
 //!
 //! Only these types derive `Serialize`/`Deserialize`; both the server and the client use them,
 //! so the two cannot drift apart. The crate depends on serde alone and builds for
-//! `wasm32-unknown-unknown`, because the guest SDK uses [`schema`] too.
+//! `wasm32-unknown-unknown`, because the guest SDK uses [`schema`] too; utoipa comes in only
+//! with the `openapi` feature.
 
 pub mod abi;
 pub mod http;
 pub mod log;
 pub mod names;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod ready;
 pub mod routes;
 pub mod schema;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Log levels of module log records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     /// Something failed.
@@ -19,6 +20,7 @@ pub enum LogLevel {
 
 /// One record of a module's log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogRecord {
     /// Microseconds since the Unix epoch.
     pub ts_micros: i64,

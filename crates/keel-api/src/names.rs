@@ -5,6 +5,10 @@ use std::fmt;
 /// The longest database name the server accepts.
 pub const MAX_DATABASE_NAME_LEN: usize = 64;
 
+/// [`DatabaseName`]'s characters as a regular expression (ECMA-262), for the OpenAPI
+/// description; the length is [`MAX_DATABASE_NAME_LEN`].
+pub const DATABASE_NAME_PATTERN: &str = "^[a-z0-9][a-z0-9_-]*$";
+
 /// A database name: 1 to 64 characters of `a-z`, `0-9`, `-` and `_`, starting with a letter or
 /// digit. Names are file names on the server, so nothing else is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,10 +1,13 @@
 //! The `/v1` routes: each path once, as the server's router declares it (`{name}` segments)
-//! and as clients fill it in ([`path`]), and the query strings they take.
+//! and as clients fill it in ([`path`]), the query strings they take, and [`Endpoint`], the one
+//! list of operations (method and path) that the router and the OpenAPI description are made from.
 
 use serde::{Deserialize, Serialize};
 
 /// `GET`: server version and ABI.
 pub const PING: &str = "/v1/ping";
+/// `GET`: the OpenAPI 3.1 description of the API.
+pub const OPENAPI: &str = "/v1/openapi.json";
 /// `POST`: a new identity; `GET`: who the token belongs to; `DELETE`: delete the identity
 /// and every database it owns.
 pub const IDENTITY: &str = "/v1/identity";
@@ -25,8 +28,102 @@ pub const LOGS: &str = "/v1/databases/{name}/logs";
 /// `GET`: owner, module hash and schema.
 pub const SCHEMA: &str = "/v1/databases/{name}/schema";
 
+/// HTTP methods of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+    /// `DELETE`.
+    Delete,
+}
+
+/// Declares [`Endpoint`] and its tables from one list, so that [`Endpoint::ALL`] holds every
+/// variant.
+macro_rules! endpoints {
+    ($($(#[doc = $doc:literal])* $endpoint:ident: $method:ident $route:ident,)*) => {
+        /// One operation of the API: a method on a route. The server's router and the OpenAPI
+        /// description are both made from [`Endpoint::ALL`], so neither can miss one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Endpoint {
+            $($(#[doc = $doc])* $endpoint,)*
+        }
+
+        impl Endpoint {
+            /// Every endpoint, in the order the description lists them.
+            pub const ALL: &'static [Endpoint] = &[$(Endpoint::$endpoint,)*];
+
+            /// Its method.
+            pub fn method(self) -> Method {
+                match self {
+                    $(Endpoint::$endpoint => Method::$method,)*
+                }
+            }
+
+            /// Its route, with `{...}` segments.
+            pub fn route(self) -> &'static str {
+                match self {
+                    $(Endpoint::$endpoint => $route,)*
+                }
+            }
+
+            /// Its name, as the description's `operationId`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Endpoint::$endpoint => stringify!($endpoint),)*
+                }
+            }
+        }
+    };
+}
+
+endpoints! {
+    /// Server version and ABI.
+    Ping: Get PING,
+    /// The OpenAPI description.
+    OpenApi: Get OPENAPI,
+    /// A new identity.
+    CreateIdentity: Post IDENTITY,
+    /// Who the token belongs to.
+    WhoAmI: Get IDENTITY,
+    /// Delete the caller's identity and its databases.
+    DeleteIdentity: Delete IDENTITY,
+    /// The caller's databases.
+    ListDatabases: Get DATABASES,
+    /// Create a database or update its module.
+    Publish: Post DATABASE,
+    /// Delete a database.
+    DeleteDatabase: Delete DATABASE,
+    /// Remove a database's module and data, keep its name.
+    Reset: Post RESET,
+    /// Rename a database, and maybe give it away.
+    Rename: Post RENAME,
+    /// Call a reducer.
+    Call: Post CALL,
+    /// Run one SQL statement.
+    Sql: Post SQL,
+    /// The last log records.
+    Logs: Get LOGS,
+    /// Owner, module hash and schema.
+    Schema: Get SCHEMA,
+}
+
+impl Method {
+    /// The method as HTTP spells it: `GET`, `POST`, `DELETE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
 /// The query string of a publish.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PublishQuery {
     /// Wipe the data first, which allows any schema change.
     #[serde(default)]
@@ -35,6 +132,8 @@ pub struct PublishQuery {
 
 /// The query string of a log read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct LogsQuery {
     /// How many records, at most (the server's default when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +192,25 @@ fn encode_segment(segment: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_are_distinct_and_use_every_route() {
+        let mut seen = std::collections::HashSet::new();
+        for endpoint in Endpoint::ALL {
+            assert!(
+                seen.insert((endpoint.method(), endpoint.route())),
+                "{endpoint:?} twice"
+            );
+        }
+        for route in [
+            PING, OPENAPI, IDENTITY, DATABASES, DATABASE, RESET, RENAME, CALL, SQL, LOGS, SCHEMA,
+        ] {
+            assert!(
+                Endpoint::ALL.iter().any(|it| it.route() == route),
+                "no endpoint on {route}"
+            );
+        }
+    }
 
     #[test]
     fn paths_fill_and_escape_their_segments() {

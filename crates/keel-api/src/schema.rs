@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Everything a module declares.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModuleSchema {
     /// Tables, in declaration order.
     pub tables: Vec<TableSchema>,
@@ -14,6 +15,7 @@ pub struct ModuleSchema {
 
 /// One table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableSchema {
     /// Table name: `[A-Za-z_][A-Za-z0-9_]*`, not starting with `sqlite_` or `_keel`.
     pub name: String,
@@ -28,6 +30,7 @@ pub struct TableSchema {
 
 /// One column of a table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnSchema {
     /// Column name: `[A-Za-z_][A-Za-z0-9_]*`.
     pub name: String,
@@ -54,6 +57,7 @@ pub struct ColumnSchema {
 
 /// Storage types of columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ColumnType {
     /// 64-bit signed integer.
@@ -70,6 +74,7 @@ pub enum ColumnType {
 
 /// A secondary index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexSchema {
     /// Index name, unique within the module.
     pub name: String,
@@ -82,6 +87,7 @@ pub struct IndexSchema {
 
 /// One reducer: a function clients call by name with JSON arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReducerSchema {
     /// Reducer name.
     pub name: String,
@@ -93,6 +99,7 @@ pub struct ReducerSchema {
 
 /// One reducer argument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArgSchema {
     /// Argument name, for messages.
     pub name: String,
@@ -103,6 +110,9 @@ pub struct ArgSchema {
 
 /// JSON shapes of reducer arguments, checked by the host before a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// The schema refers to itself: its references are not followed again.
+#[cfg_attr(feature = "openapi", schema(no_recursion))]
 #[serde(rename_all = "snake_case")]
 pub enum ArgType {
     /// A JSON integer within `min..=max`.

@@ -8,7 +8,8 @@ use axum::body::Body;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, Uri};
-use axum::routing::{get, post};
+use axum::response::IntoResponse;
+use axum::routing::{MethodFilter, MethodRouter, on};
 use keel_api::DatabaseName;
 use keel_api::abi::ABI_VERSION;
 use keel_api::http::{
@@ -16,9 +17,9 @@ use keel_api::http::{
     IdentityDeleted, LogLevel, LogList, LogRecord, PublishResult, RenameRequest, ServerInfo,
     SqlRequest, SqlResult, WhoAmI,
 };
-use keel_api::routes::{self, LogsQuery, PublishQuery};
+use keel_api::routes::{Endpoint, LogsQuery, Method, PublishQuery};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use keel_host::{Access, CompiledModule, Installed};
 use tokio::sync::OwnedSemaphorePermit;
@@ -30,27 +31,44 @@ use crate::state::{AppState, DatabaseEntry, Slot};
 /// Largest body of a call or SQL request.
 const MAX_SMALL_BODY: usize = 1 << 20;
 
-/// The router with every route.
+/// The router with every route: one per [`Endpoint`], the list the OpenAPI description is made
+/// from too.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
-        .route(routes::PING, get(ping))
-        .route(
-            routes::IDENTITY,
-            post(create_identity).get(whoami).delete(delete_identity),
-        )
-        .route(routes::DATABASES, get(list))
-        .route(routes::DATABASE, post(publish).delete(delete))
-        .route(routes::RESET, post(reset))
-        .route(routes::RENAME, post(rename))
-        .route(routes::CALL, post(call))
-        .route(routes::SQL, post(sql))
-        .route(routes::LOGS, get(logs))
-        .route(routes::SCHEMA, get(schema))
+    Endpoint::ALL
+        .iter()
+        .fold(Router::new(), |router, &endpoint| {
+            router.route(endpoint.route(), handler(endpoint))
+        })
         .fallback(|| async {
             AppError::new(ErrorKind::NotFound, "no such route")
-                .with_hint("the API lives under /v1; see keel_api::http")
+                .with_hint("the API lives under /v1; GET /v1/openapi.json describes it")
         })
         .with_state(state)
+}
+
+/// The handler of `endpoint`, on its method.
+fn handler(endpoint: Endpoint) -> MethodRouter<AppState> {
+    let method = match endpoint.method() {
+        Method::Get => MethodFilter::GET,
+        Method::Post => MethodFilter::POST,
+        Method::Delete => MethodFilter::DELETE,
+    };
+    match endpoint {
+        Endpoint::Ping => on(method, ping),
+        Endpoint::OpenApi => on(method, openapi),
+        Endpoint::CreateIdentity => on(method, create_identity),
+        Endpoint::WhoAmI => on(method, whoami),
+        Endpoint::DeleteIdentity => on(method, delete_identity),
+        Endpoint::ListDatabases => on(method, list),
+        Endpoint::Publish => on(method, publish),
+        Endpoint::DeleteDatabase => on(method, delete),
+        Endpoint::Reset => on(method, reset),
+        Endpoint::Rename => on(method, rename),
+        Endpoint::Call => on(method, call),
+        Endpoint::Sql => on(method, sql),
+        Endpoint::Logs => on(method, logs),
+        Endpoint::Schema => on(method, schema),
+    }
 }
 
 async fn ping() -> Json<ServerInfo> {
@@ -58,6 +76,15 @@ async fn ping() -> Json<ServerInfo> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         abi_version: ABI_VERSION,
     })
+}
+
+/// The OpenAPI description, made once.
+async fn openapi() -> impl IntoResponse {
+    static DOCUMENT: LazyLock<String> = LazyLock::new(keel_api::openapi::document_json);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
 }
 
 async fn create_identity(
