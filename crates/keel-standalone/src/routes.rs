@@ -6,7 +6,8 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -151,7 +152,7 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> AppResult<Js
 
 async fn publish(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathArgs(name): PathArgs<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -236,7 +237,7 @@ fn install(
 
 async fn delete(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathArgs(name): PathArgs<String>,
     headers: HeaderMap,
 ) -> AppResult<Json<Deleted>> {
     let identity = authenticate(&state, &headers)?;
@@ -253,7 +254,7 @@ async fn delete(
 
 async fn reset(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathArgs(name): PathArgs<String>,
     headers: HeaderMap,
 ) -> AppResult<Json<Deleted>> {
     let identity = authenticate(&state, &headers)?;
@@ -276,7 +277,7 @@ async fn reset(
 
 async fn rename(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathArgs(name): PathArgs<String>,
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<DatabaseSummary>> {
@@ -306,7 +307,7 @@ async fn rename(
 
 async fn call(
     State(state): State<AppState>,
-    Path((name, reducer)): Path<(String, String)>,
+    PathArgs((name, reducer)): PathArgs<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<CallResult>> {
@@ -355,7 +356,7 @@ async fn call(
 
 async fn sql(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathArgs(name): PathArgs<String>,
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Json<SqlResult>> {
@@ -387,7 +388,7 @@ async fn sql(
 
 async fn logs(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathArgs(name): PathArgs<String>,
     uri: Uri,
     headers: HeaderMap,
 ) -> AppResult<Json<LogList>> {
@@ -407,7 +408,7 @@ async fn logs(
 
 async fn schema(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathArgs(name): PathArgs<String>,
     headers: HeaderMap,
 ) -> AppResult<Json<DatabaseInfo>> {
     authenticate(&state, &headers)?;
@@ -549,6 +550,29 @@ async fn json_body<T: serde::de::DeserializeOwned>(
 ) -> AppResult<T> {
     let (bytes, _permit) = read_body(state, headers, body, MAX_SMALL_BODY).await?;
     parse_json(&bytes)
+}
+
+/// The `{...}` segments of the path, as axum's `Path` extracts them, except that a segment that
+/// does not decode (invalid UTF-8 once percent-decoded) is an `ApiError` like every other
+/// error, not axum's plain-text 400.
+struct PathArgs<T>(T);
+
+impl<T, S> FromRequestParts<S> for PathArgs<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathArgs(value)),
+            Err(rejection) => Err(AppError::new(
+                ErrorKind::BadRequest,
+                format!("invalid path: {}", rejection.body_text()),
+            )),
+        }
+    }
 }
 
 /// The query string as `T`, with a clear 400 when it does not fit.

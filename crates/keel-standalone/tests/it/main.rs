@@ -3,6 +3,7 @@
 
 mod cleanup;
 mod hostile;
+mod openapi;
 mod support;
 mod tls;
 
