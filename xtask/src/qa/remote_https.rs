@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use keel_artifacts::{Manifest, smoketest_dir};
+use keel_artifacts::Manifest;
 use keel_process::ServerCommand;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use xshell::Shell;
@@ -21,9 +21,11 @@ pub(super) fn check(sh: &Shell) -> anyhow::Result<()> {
     let root = project_root();
     let manifest = Manifest::load(&root)?;
     let binary = smoketest::fresh_binary(&root, &manifest, "keel-standalone")?;
-    let tmp = smoketest_dir(&root).join("tmp");
-    std::fs::create_dir_all(&tmp).with_context(|| format!("create {}", tmp.display()))?;
-    let dir = tempfile::tempdir_in(&tmp).context("make a temp dir for the https server")?;
+    // Not under target/smoketest/tmp, which every suite run clears as it starts.
+    let dir = tempfile::Builder::new()
+        .prefix("keel-https-")
+        .tempdir()
+        .context("make a temp dir for the https server")?;
     let certificates = Certificates::make(dir.path())?;
     let data_dir = dir.path().join("data");
     let mut server = ServerCommand::new(binary, &data_dir)
