@@ -3,10 +3,14 @@
 //! Measured in one run, so ratios compare like with like: per-test overhead (from
 //! `smoketests --keel-bench-overhead N`), the suite at `-j 16` vs `-j 1` vs the sum of test durations,
 //! runtime module builds in the shared vs isolated target dir, a warm no-op warmup, and the peer
-//! baseline (`KEEL_SMOKETEST_FRESH_SERVER=1`, a server process per test) vs the shared servers.
+//! baseline (`KEEL_SMOKETEST_FRESH_SERVER=1`, a server process per test) vs the shared servers,
+//! the archive (size, create, extract and verify, building once vs on every shard), and the
+//! shard balance of `duration:`, `hash:` and `slice:` at 2, 4 and 8 shards (`shard_balance`).
 //! Numbers of a run with failed tests or infrastructure errors mean little: such runs are named in
 //! bench.json (`failed_runs`, and per run `failed_tests` and `infrastructure_errors`), in a loud
 //! warning, and make the bench exit non-zero.
+
+mod shard_balance;
 
 use std::{fs, time::Instant};
 
@@ -61,6 +65,8 @@ impl flags::Bench {
         let module_code = ["module_code::".to_owned()];
         let shared_builds = suite(16, &module_code, true, &[])?;
         let isolated_builds = suite(16, &module_code, false, &[])?;
+        let shard_balance =
+            shard_balance::measure(sh, &self.filters).context("measure the shard balance")?;
 
         let runs = [
             ("suite -j16", &parallel),
@@ -112,6 +118,7 @@ impl flags::Bench {
                 shared_servers: SuiteRun::of(&parallel),
             },
             archive,
+            shard_balance,
         };
         let path = out_dir.join("bench.json");
         fs::create_dir_all(&out_dir).with_context(|| format!("create {}", out_dir.display()))?;
@@ -147,6 +154,7 @@ struct BenchReport {
     warm_noop_warmup: NoopWarmup,
     peer_baseline: PeerBaseline,
     archive: ArchiveBench,
+    shard_balance: Vec<shard_balance::ShardBalance>,
 }
 
 /// `cargo xtask archive`: size, time to create, time to extract and verify in a second clone, and
@@ -497,6 +505,22 @@ fn print_table(bench: &BenchReport) {
         rows.push((
             format!("build once vs on each of {shards} shards: saved (ms)"),
             number(*saving_ms),
+        ));
+    }
+    for balance in &bench.shard_balance {
+        rows.push((
+            format!(
+                "{}:_/{} slowest / mean, predicted",
+                balance.kind, balance.shards
+            ),
+            Cell::Number(balance.predicted_slowest_over_mean),
+        ));
+        rows.push((
+            format!(
+                "{}:_/{} slowest / mean, measured",
+                balance.kind, balance.shards
+            ),
+            Cell::Number(balance.measured_slowest_over_mean),
         ));
     }
     eprintln!("\n{:<48} {:>12}", "benchmark", "value");
