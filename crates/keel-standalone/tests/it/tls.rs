@@ -113,38 +113,34 @@ fn clients_reach_an_https_server_with_its_ca_and_refuse_it_without() {
     );
 }
 
+/// The stderr of a server that must refuse to start with `args`.
+fn refused_start(data_dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keel-standalone"))
+        .args([
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "started with {args:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[test]
 fn the_server_refuses_half_a_tls_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let files = make_certificates(dir.path(), &["localhost"]);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keel-standalone"))
-        .args(["--data-dir", dir.path().join("data").to_str().unwrap()])
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            files.cert.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let data_dir = dir.path().join("data");
+    let cert = files.cert.to_str().unwrap();
+    let key = files.key.to_str().unwrap();
+    let stderr = refused_start(&data_dir, &["--tls-cert", cert]);
     assert!(
         stderr.contains("--tls-cert and --tls-key go together"),
         "{stderr}"
     );
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_keel-standalone"))
-        .args(["--data-dir", dir.path().join("data").to_str().unwrap()])
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            files.key.to_str().unwrap(),
-        ])
-        .args(["--tls-key", files.key.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = refused_start(&data_dir, &["--tls-cert", key, "--tls-key", key]);
     assert!(stderr.contains("holds no PEM certificate"), "{stderr}");
 }
