@@ -37,6 +37,8 @@ pub(crate) enum Command {
     Archive(Archive),
     /// Unpack an archive of `cargo xtask archive` into this checkout, verifying it first.
     Extract(Extract),
+    /// Fuzz a fresh server against its OpenAPI description with schemathesis (a step of qa).
+    OpenapiCheck(OpenapiCheck),
 }
 
 /// Flags of `cargo xtask warmup`: none; it builds the same artifacts for every kind of run.
@@ -161,6 +163,14 @@ pub(crate) struct Qa {
     /// Stop after the unit tests, without running the smoketests.
     #[arg(long)]
     pub(crate) skip_smoketest: bool,
+}
+
+/// Flags of `cargo xtask openapi-check`.
+#[derive(Debug, Args)]
+pub(crate) struct OpenapiCheck {
+    /// Do not build; use the server and modules of the last warmup (they must be fresh).
+    #[arg(long)]
+    pub(crate) no_build: bool,
 }
 
 /// Flags of `cargo xtask bench`.

@@ -2,12 +2,13 @@
 //!
 //! `warmup` builds the server, the CLI, the precompiled modules and the smoketests binary and records them
 //! in `target/smoketest/manifest.json`; `smoketest` starts shared servers and runs the suite; `qa` is what
-//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `tidy` checks the tree. Each task lives in its own module,
+//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `tidy` checks the tree. Each task lives in its own module,
 //! next to nothing but its flags (`flags.rs`); `main` only dispatches.
 
 mod archive;
 mod bench;
 mod flags;
+mod openapi_check;
 mod process;
 mod progress;
 mod qa;
@@ -68,6 +69,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Report(it) => it.run(&sh),
         Command::Archive(it) => it.run(&sh),
         Command::Extract(it) => it.run(&sh),
+        Command::OpenapiCheck(it) => it.run(&sh),
     }
 }
 

@@ -4,7 +4,8 @@
 //! integration tests load the precompiled modules), the unit and integration tests, then the smoketests,
 //! then the shard check (`shards`: two shards run each selected test once and merge into the full run),
 //! then the archive's end-to-end proof (`archive::e2e`: a second clone runs it without cargo),
-//! then the remote-mode suite over https against a server it inspects afterwards (`remote_https`).
+//! then the remote-mode suite over https against a server it inspects afterwards (`remote_https`),
+//! then schemathesis against a fresh server and its OpenAPI description (`openapi_check`).
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use anyhow::Context;
 use keel_artifacts::smoketest_dir;
 use xshell::{Shell, cmd};
 
-use crate::{archive, cargo, flags, process, project_root, smoketest, tidy, warmup};
+use crate::{archive, cargo, flags, openapi_check, process, project_root, smoketest, tidy, warmup};
 
 mod remote_https;
 mod shards;
@@ -90,6 +91,7 @@ impl flags::Qa {
                 // Reuses what the smoketests step built: the archive compiles nothing.
                 step(&mut steps, "archive e2e", || archive::e2e::prove(sh))?;
                 step(&mut steps, "remote https", || remote_https::check(sh))?;
+                step(&mut steps, "openapi", || openapi_check::check(sh))?;
             }
             Ok(())
         })();
