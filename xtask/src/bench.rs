@@ -168,9 +168,10 @@ struct ArchiveBench {
     /// the archive would spend building; a fresh clone's first warmup is the honest figure, a warm
     /// one understates it).
     build_ms: f64,
-    /// Crates that warmup compiled (0: it was a no-op, and the saving below is a lower bound).
+    /// Crates that warmup compiled (0: it was a no-op, and there is no saving to work out).
     build_crates_compiled: u32,
-    /// `(N - 1) * build_ms - N * extract_verify_ms` for N = 2, 4, 8 shards.
+    /// `(N - 1) * build_ms - N * extract_verify_ms` for N = 2, 4, 8 shards; empty when the
+    /// warmup compiled nothing, whose time says nothing of what a shard would spend building.
     saving_ms_by_shards: Vec<(u32, f64)>,
 }
 
@@ -201,14 +202,18 @@ fn measure_archive(
         extract_verify_ms,
         build_ms,
         build_crates_compiled,
-        saving_ms_by_shards: [2, 4, 8]
-            .map(|n| {
-                (
-                    n,
-                    f64::from(n - 1) * build_ms - f64::from(n) * extract_verify_ms,
-                )
-            })
-            .to_vec(),
+        saving_ms_by_shards: if build_crates_compiled == 0 {
+            Vec::new()
+        } else {
+            [2, 4, 8]
+                .map(|n| {
+                    (
+                        n,
+                        f64::from(n - 1) * build_ms - f64::from(n) * extract_verify_ms,
+                    )
+                })
+                .to_vec()
+        },
     })
 }
 
@@ -501,6 +506,15 @@ fn print_table(bench: &BenchReport) {
             .into_iter()
             .map(|(label, cell)| (label.to_owned(), cell)),
     );
+    if bench.archive.saving_ms_by_shards.is_empty() {
+        rows.push((
+            "build once vs on each shard: saved (ms)".to_owned(),
+            Cell::Number(None),
+        ));
+        eprintln!(
+            "note: the warmup compiled nothing, so building once vs on every shard is not worked out; run the bench on a fresh clone"
+        );
+    }
     for (shards, saving_ms) in &bench.archive.saving_ms_by_shards {
         rows.push((
             format!("build once vs on each of {shards} shards: saved (ms)"),
