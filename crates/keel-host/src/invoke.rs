@@ -437,9 +437,9 @@ impl Call {
     fn pass(&mut self, bytes: &[u8]) -> Result<(i32, i32), wasmi::Error> {
         let len =
             i32::try_from(bytes.len()).map_err(|_| wasmi::Error::new("argument too large"))?;
-        let ptr = self
-            .func::<i32, i32>("keel_alloc")?
-            .call(&mut self.store, len)?;
+        // Through `run`, like the call itself: a module's allocator is its code too.
+        let alloc = self.func::<i32, i32>("keel_alloc")?;
+        let ptr = self.run(alloc, len)?;
         let memory = self
             .instance
             .get_memory(&self.store, "memory")

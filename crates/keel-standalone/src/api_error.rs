@@ -26,11 +26,6 @@ impl AppError {
         }
     }
 
-    /// What kind of failure it is.
-    pub(crate) fn kind(&self) -> ErrorKind {
-        self.kind
-    }
-
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> AppError {
         self.hint = Some(hint.into());
         self

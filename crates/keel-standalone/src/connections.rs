@@ -128,19 +128,40 @@ async fn serve_connection(
     connection: Arc<Connection>,
     table: Arc<Table>,
 ) {
+    // Out of the table however the task ends, a panic included: a stale entry marked closing
+    // would stop every later eviction.
+    let _entry = TableEntry {
+        table,
+        id: connection.id,
+    };
     match limits.tls.clone() {
         None => serve_io(stream, peer, app, &limits, &connection).await,
         Some(acceptor) => {
-            // The handshake gets the header timeout too: a client that never finishes it
-            // holds its slot no longer than one that never sends a request.
-            match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => serve_io(tls, peer, app, &limits, &connection).await,
-                Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            // The handshake gets the header timeout too, and ends when the connection is
+            // closed to make room: a client that never finishes it holds no slot.
+            let handshake = tokio::time::timeout(limits.header_timeout, acceptor.accept(stream));
+            tokio::select! {
+                handshake = handshake => match handshake {
+                    Ok(Ok(tls)) => serve_io(tls, peer, app, &limits, &connection).await,
+                    Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
+                () = connection.close.notified() => {}
             }
         }
     }
-    table.remove(connection.id);
+}
+
+/// Removes a connection from the table when dropped.
+struct TableEntry {
+    table: Arc<Table>,
+    id: u64,
+}
+
+impl Drop for TableEntry {
+    fn drop(&mut self) {
+        self.table.remove(self.id);
+    }
 }
 
 /// Serves HTTP/1 on one connection (plain or TLS) until it ends or is told to close.
@@ -159,9 +180,12 @@ async fn serve_io<Io>(
         let busy = Busy::start(tracked.clone());
         let response = tower_service::Service::call(&mut app.clone(), request);
         async move {
-            let response: Result<_, Infallible> = response.await;
-            drop(busy);
-            response
+            let response: Result<axum::response::Response, Infallible> = response.await;
+            // Busy until the body is written (or dropped), not only until the handler is done:
+            // a slow download is a request running.
+            Ok::<_, Infallible>(
+                response?.map(|body| axum::body::Body::new(BusyBody { body, _busy: busy })),
+            )
         }
     });
     let serving = hyper::server::conn::http1::Builder::new()
@@ -210,6 +234,32 @@ struct Connection {
     close: Notify,
     /// Chosen to make room; no longer a candidate.
     closing: AtomicBool,
+}
+
+/// A response body that keeps its request marked running until it is done.
+struct BusyBody {
+    body: axum::body::Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for BusyBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(context)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Marks a request of a connection as running, until dropped.

@@ -15,6 +15,10 @@ pub(crate) struct DatabaseRow {
     /// The hash of its module, which names a file under `modules/`; `None` without a module
     /// (or, in a data dir from before this column, not yet known).
     pub(crate) module_hash: Option<String>,
+    /// A module being installed: recorded before the install commits in the database's own
+    /// file, cleared once `module_hash` says what happened. Set at start-up means the server
+    /// stopped in between, and the file says which module won.
+    pub(crate) pending_hash: Option<String>,
 }
 
 /// The bookkeeping store.
@@ -31,13 +35,16 @@ impl Control {
             "CREATE TABLE IF NOT EXISTS identities (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, created_micros INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY, id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, created_micros INTEGER NOT NULL, module_hash TEXT);",
         )?;
-        let has_module_hash: bool = connection.query_row(
-            "SELECT count(*) > 0 FROM pragma_table_info('databases') WHERE name = 'module_hash'",
-            [],
-            |row| row.get(0),
-        )?;
-        if !has_module_hash {
-            connection.execute_batch("ALTER TABLE databases ADD COLUMN module_hash TEXT")?;
+        for column in ["module_hash", "pending_hash"] {
+            let exists: bool = connection.query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info('databases') WHERE name = ?1",
+                [column],
+                |row| row.get(0),
+            )?;
+            if !exists {
+                connection
+                    .execute_batch(&format!("ALTER TABLE databases ADD COLUMN {column} TEXT"))?;
+            }
         }
         Ok(Control { connection })
     }
@@ -69,7 +76,7 @@ impl Control {
     pub(crate) fn databases(&self) -> rusqlite::Result<Vec<DatabaseRow>> {
         let mut statement = self
             .connection
-            .prepare("SELECT name, id, owner, module_hash FROM databases")?;
+            .prepare("SELECT name, id, owner, module_hash, pending_hash FROM databases")?;
         statement
             .query_map([], |row| {
                 Ok(DatabaseRow {
@@ -77,6 +84,7 @@ impl Control {
                     id: row.get(1)?,
                     owner: row.get(2)?,
                     module_hash: row.get(3)?,
+                    pending_hash: row.get(4)?,
                 })
             })?
             .collect()
@@ -90,19 +98,42 @@ impl Control {
         Ok(())
     }
 
-    /// Records which module the database with this id has now.
+    /// Records which module the database with this id has now, and that no install is pending.
     pub(crate) fn set_module_hash(&self, id: &str, hash: Option<&str>) -> rusqlite::Result<()> {
         self.connection.execute(
-            "UPDATE databases SET module_hash = ?2 WHERE id = ?1",
+            "UPDATE databases SET module_hash = ?2, pending_hash = NULL WHERE id = ?1",
             params![id, hash],
         )?;
         Ok(())
     }
 
-    /// Whether any database has the module with this hash.
+    /// Records that the module `hash` is about to be installed in the database with this id.
+    pub(crate) fn set_pending_hash(&self, id: &str, hash: &str) -> rusqlite::Result<()> {
+        self.connection.execute(
+            "UPDATE databases SET pending_hash = ?2 WHERE id = ?1",
+            params![id, hash],
+        )?;
+        Ok(())
+    }
+
+    /// The module hash recorded for the database with this id.
+    pub(crate) fn module_hash_of(&self, id: &str) -> rusqlite::Result<Option<String>> {
+        self.connection
+            .query_row(
+                "SELECT module_hash FROM databases WHERE id = ?1",
+                [id],
+                |row| row.get(0),
+            )
+            .or_else(|error| match error {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                error => Err(error),
+            })
+    }
+
+    /// Whether any database has the module with this hash, or is being given it.
     pub(crate) fn is_module_used(&self, hash: &str) -> rusqlite::Result<bool> {
         self.connection.query_row(
-            "SELECT EXISTS (SELECT 1 FROM databases WHERE module_hash = ?1)",
+            "SELECT EXISTS (SELECT 1 FROM databases WHERE module_hash = ?1 OR pending_hash = ?1)",
             [hash],
             |row| row.get(0),
         )

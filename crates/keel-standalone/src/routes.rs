@@ -163,7 +163,10 @@ async fn publish(
         let query: PublishQuery = parse_query(&uri)?;
         let identity = authenticate(&state, &headers)?;
         let name = parse_name(&name)?;
-        if let Ok(entry) = state.database(name.as_str())
+        // An early answer only: ownership is checked again under the database's lock, so a
+        // busy directory (a create or delete writing control.sqlite) is not waited for here,
+        // on the async runtime.
+        if let Some(entry) = state.try_database(name.as_str())
             && !entry.is_owned_by(&identity)
         {
             return Err(AppError::not_owner(name.as_str(), "publish to"));
@@ -189,7 +192,12 @@ async fn publish(
                 .database()
                 .module()
                 .map(|module| module.hash().to_owned());
+            state.record_pending_module(entry, module.hash())?;
             let outcome = install(&state, slot, &module, query.clear, &identity);
+            if outcome.is_err() {
+                // Nothing changed: the module it had is still the one recorded.
+                state.record_module(entry, old_hash.as_deref(), old_hash.as_deref());
+            }
             if outcome.is_ok() {
                 state.record_module(entry, old_hash.as_deref(), Some(module.hash()));
             }

@@ -189,6 +189,11 @@ impl AppState {
             .ok_or_else(|| AppError::not_found(name))
     }
 
+    /// The database called `name`, if the directory is not being changed right now.
+    pub(crate) fn try_database(&self, name: &str) -> Option<Arc<DatabaseEntry>> {
+        self.0.databases.try_read().ok()?.get(name).cloned()
+    }
+
     /// Runs `work` with the database called `name` locked and open.
     pub(crate) fn with_database<T>(
         &self,
@@ -251,6 +256,7 @@ impl AppState {
             id: crate::auth::random_hex(12),
             owner: owner.to_owned(),
             module_hash: None,
+            pending_hash: None,
         };
         self.lock_control()
             .insert_database(&row)
@@ -286,11 +292,10 @@ impl AppState {
     /// file closed and removed, its log cleared. Requests waiting for the slot then find it
     /// deleted.
     pub(crate) fn remove_database(&self, entry: &DatabaseEntry, slot: &mut Slot) -> AppResult<()> {
-        let module_hash = slot
-            .database
-            .as_ref()
-            .and_then(|database| database.module())
-            .map(|module| module.hash().to_owned());
+        let module_hash = self
+            .lock_control()
+            .module_hash_of(&entry.id)
+            .map_err(AppError::internal)?;
         {
             let mut databases = self.write_databases();
             self.lock_control()
@@ -315,26 +320,28 @@ impl AppState {
     }
 
     /// Deletes an identity and every database it still owns; the names of those databases.
+    /// One database that cannot be removed does not stop the others (it is logged); the
+    /// databases are not opened to be removed.
     pub(crate) fn remove_identity(&self, identity: &str) -> AppResult<Vec<String>> {
-        // From here on no database can be created for it or given to it.
+        // From here on no database can be created for it or given to it, and it can rename
+        // none (`rename_database` checks that the owner still exists).
         write(&self.0.identities).remove(identity);
         self.lock_control()
             .delete_identity(identity)
             .map_err(AppError::internal)?;
         let mut deleted = Vec::new();
-        for (name, _) in self.databases_of(identity) {
-            let removed = self.with_database(&name, |entry, slot| {
-                if !entry.is_owned_by(identity) {
-                    return Ok(false);
+        // By entry, not by name: a rename in flight keeps the entry.
+        for (_, entry) in self.databases_of(identity) {
+            let mut slot = entry.lock_slot();
+            if slot.deleted || !entry.is_owned_by(identity) {
+                continue;
+            }
+            let name = entry.name();
+            match self.remove_database(&entry, &mut slot) {
+                Ok(()) => deleted.push(name),
+                Err(error) => {
+                    tracing::error!(database = %name, ?error, "could not delete a database of a deleted identity");
                 }
-                self.remove_database(entry, slot)?;
-                Ok(true)
-            });
-            match removed {
-                Ok(true) => deleted.push(name),
-                Ok(false) => {}
-                Err(error) if error.kind() == ErrorKind::NotFound => {}
-                Err(error) => return Err(error),
             }
         }
         Ok(deleted)
@@ -355,6 +362,12 @@ impl AppState {
             return Err(AppError::new(
                 ErrorKind::BadRequest,
                 format!("no identity `{owner}` to give the database to"),
+            ));
+        }
+        if !read(&self.0.identities).contains_key(&entry.owner()) {
+            return Err(AppError::new(
+                ErrorKind::Unauthorized,
+                "the identity was deleted",
             ));
         }
         let old = entry.name();
@@ -435,12 +448,24 @@ impl AppState {
                 .map_err(AppError::io)?;
             file.persist(&path)
                 .map_err(|error| AppError::io(error.error))?;
+            // The rename itself must survive a power loss, as the commit that refers to it will.
+            File::open(dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(AppError::io)?;
         }
         *in_use.entry(hash.to_owned()).or_default() += 1;
         Ok(ModuleLease {
             state: self.clone(),
             hash: hash.to_owned(),
         })
+    }
+
+    /// Records, before an install, that the database is being given the module `hash`, so its
+    /// file is kept whatever happens next (a crash included).
+    pub(crate) fn record_pending_module(&self, entry: &DatabaseEntry, hash: &str) -> AppResult<()> {
+        self.lock_control()
+            .set_pending_hash(&entry.id, hash)
+            .map_err(AppError::internal)
     }
 
     /// Records that the database now has the module `hash` (or none), and removes the file of
@@ -452,7 +477,10 @@ impl AppState {
         new: Option<&str>,
     ) {
         if let Err(error) = self.lock_control().set_module_hash(&entry.id, new) {
+            // The pending hash stays recorded, so the new module's file is kept; start-up
+            // settles the row from the database file.
             tracing::error!(database = %entry.id, %error, "could not record the module of a database");
+            return;
         }
         if let Some(old) = old
             && Some(old) != new
@@ -674,22 +702,28 @@ impl Drop for ModuleLease {
 }
 
 /// Fills in the module hash of rows that have none recorded (a data dir from before the
-/// directory recorded them) by reading it from the database file.
+/// directory recorded them), and settles rows whose install was pending when the server
+/// stopped, by reading the hash from the database file, which says which module committed.
 fn learn_module_hashes(
     data_dir: &Path,
     runtime: &Runtime,
     control: &Control,
     rows: &mut [DatabaseRow],
 ) -> anyhow::Result<()> {
-    for row in rows.iter_mut().filter(|row| row.module_hash.is_none()) {
+    for row in rows
+        .iter_mut()
+        .filter(|row| row.module_hash.is_none() || row.pending_hash.is_some())
+    {
         let path = database_path(data_dir, &row.id);
-        if !path.exists() {
-            continue;
-        }
-        let hash = Database::open(&path, runtime)?.installed_hash()?;
-        if hash.is_some() {
+        let hash = if path.exists() {
+            Database::open(&path, runtime)?.installed_hash()?
+        } else {
+            None
+        };
+        if hash != row.module_hash || row.pending_hash.is_some() {
             control.set_module_hash(&row.id, hash.as_deref())?;
             row.module_hash = hash;
+            row.pending_hash = None;
         }
     }
     Ok(())

@@ -168,16 +168,9 @@ unsafe extern "C" fn instr(
             let haystack_copy = ffi::sqlite3_value_dup(haystack);
             let needle_copy = ffi::sqlite3_value_dup(needle);
             let found = match (text(haystack_copy), text(needle_copy)) {
-                (Some(haystack_text), Some(needle_text)) => Some(if needle_text.is_empty() {
-                    1
-                } else {
-                    memchr::memmem::find(haystack_text, needle_text).map_or(0, |index| {
-                        1 + haystack_text[..index]
-                            .iter()
-                            .filter(|byte| (**byte & 0xc0) != 0x80)
-                            .count()
-                    })
-                }),
+                (Some(haystack_text), Some(needle_text)) => {
+                    Some(text_position(haystack_text, needle_text))
+                }
                 _ => None,
             };
             ffi::sqlite3_value_free(haystack_copy);
@@ -349,6 +342,30 @@ impl<'a> CharSet<'a> {
             _ => self.others.contains(char_bytes),
         }
     }
+}
+
+/// The 1-based character position of the first `needle` in `haystack`, 0 when absent, as
+/// SQLite's `instr` finds it: only at character starts (the first byte, and every byte that is
+/// not a UTF-8 continuation byte). A needle that starts like a character is found by memmem
+/// at a character start anyway; one that starts with a continuation byte can only match at 0.
+fn text_position(haystack: &[u8], needle: &[u8]) -> usize {
+    let is_continuation = |byte: u8| (byte & 0xc0) == 0x80;
+    let Some(first) = needle.first() else {
+        return 1;
+    };
+    let index = if is_continuation(*first) {
+        haystack.starts_with(needle).then_some(0)
+    } else {
+        memchr::memmem::find(haystack, needle)
+    };
+    index.map_or(0, |index| {
+        // Characters before the match, the first byte counting as one whatever it is.
+        1 + haystack[..index]
+            .iter()
+            .enumerate()
+            .filter(|(at, byte)| *at == 0 || !is_continuation(**byte))
+            .count()
+    })
 }
 
 fn hex_value(digit: u8) -> u8 {

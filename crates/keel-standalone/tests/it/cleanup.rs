@@ -97,3 +97,47 @@ fn module_files_live_as_long_as_a_database_uses_them() {
     client.delete("m").unwrap();
     assert!(module_files(&server).is_empty());
 }
+
+/// A crash after a publish committed in the database's file but before the directory recorded
+/// the new module: at start the file says which module won, and its module file is kept.
+#[test]
+fn a_publish_cut_short_by_a_crash_keeps_the_module_that_committed() {
+    let mut server = Server::start(&[]);
+    let client = server.identity();
+    let initial_wasm = module("migrate-add-column-initial");
+    let initial = client
+        .publish("m", &initial_wasm, false)
+        .unwrap()
+        .module_hash;
+    let updated = client
+        .publish("m", &module("migrate-add-column-updated"), false)
+        .unwrap()
+        .module_hash;
+    server.kill_9_change_and_restart(|data_dir| {
+        // As the directory stood between the install's commit and its record: the old module
+        // recorded (and its file still there), the new one pending.
+        let control = rusqlite::Connection::open(data_dir.join("control.sqlite")).unwrap();
+        control
+            .execute(
+                "UPDATE databases SET module_hash = ?1, pending_hash = ?2 WHERE name = 'm'",
+                [&initial, &updated],
+            )
+            .unwrap();
+        std::fs::write(
+            data_dir.join("modules").join(file_of(&initial)),
+            &initial_wasm,
+        )
+        .unwrap();
+    });
+    let client = keel_client::Client::new(&server.url)
+        .unwrap()
+        .with_token(client.token().unwrap());
+    assert_eq!(
+        client.describe("m").unwrap().module_hash,
+        Some(updated.clone())
+    );
+    client
+        .call("m", "add_item", &json!(["after the crash"]))
+        .unwrap();
+    assert_eq!(module_files(&server), [file_of(&updated)]);
+}

@@ -47,8 +47,15 @@ impl Server {
 
     /// SIGKILL: the server gets no chance to flush or checkpoint anything.
     pub(crate) fn kill_9_and_restart(&mut self) {
+        self.kill_9_change_and_restart(|_| {});
+    }
+
+    /// SIGKILL, then `change` on the data dir (to leave it as a crash at another moment
+    /// would), then a restart on it.
+    pub(crate) fn kill_9_change_and_restart(&mut self, change: impl FnOnce(&Path)) {
         let mut process = self.process.take().expect("running");
         process.kill().expect("kill the server");
+        change(&self.data_dir());
         self.spawn();
     }
 
