@@ -7,7 +7,9 @@
 //! connection under the built-ins' names and argument counts, keep SQLite's semantics (its
 //! own text conversion of numbers, blob handling, NULL rules) and run in time linear in their
 //! input: `instr` and `replace` search with `memchr::memmem` (Two-Way), `trim`, `ltrim`,
-//! `rtrim` and `unhex` look characters up in a hash set. LIKE and GLOB stay SQLite's: their
+//! `rtrim` and `unhex` look characters up in a hash set. On text that is not valid UTF-8 the
+//! `trim` family may trim differently from SQLite's (which compares every character of the set
+//! with the ends); everything else answers exactly as SQLite's own functions. LIKE and GLOB stay SQLite's: their
 //! cost is bounded by the pattern length limit (see `connection.rs`).
 
 use std::collections::HashSet;

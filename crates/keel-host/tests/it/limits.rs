@@ -185,6 +185,16 @@ const VALUES: &[&str] = &[
     "'aa'",
 ];
 
+/// Text that is not valid UTF-8: a character, a lone continuation byte, a character cut short.
+/// `instr`, `replace` and `unhex` answer as SQLite's do on it too; the `trim` family may trim
+/// differently (its character set is hashed by whole characters).
+const MALFORMED: &[&str] = &[
+    "CAST(x'e282ac' AS TEXT)",
+    "CAST(x'82ac' AS TEXT)",
+    "CAST(x'8261' AS TEXT)",
+    "CAST(x'61e282' AS TEXT)",
+];
+
 #[test]
 fn the_linear_functions_answer_as_sqlites_own() {
     let (_runtime, mut database, _dir) = database_with(HostConfig::default());
@@ -200,6 +210,13 @@ fn the_linear_functions_answer_as_sqlites_own() {
             for z in ["'Z'", "''", "NULL", "7", "'éé'"] {
                 queries.push(format!("replace({x}, {y}, {z})"));
             }
+        }
+    }
+    for x in MALFORMED.iter().chain(VALUES) {
+        for y in MALFORMED.iter().chain(VALUES) {
+            queries.push(format!("instr({x}, {y})"));
+            queries.push(format!("unhex({x}, {y})"));
+            queries.push(format!("replace({x}, {y}, 'Z')"));
         }
     }
     for expression in &queries {
