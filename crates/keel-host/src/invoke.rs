@@ -80,6 +80,12 @@ impl HostState {
         }
     }
 
+    /// A call without a database (describing a module at load) that must end by `deadline`.
+    pub(crate) fn with_deadline(mut self, deadline: Deadline) -> HostState {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// Lends the database to the call, which must end by `deadline`.
     pub(crate) fn with_database(
         mut self,

@@ -10,7 +10,7 @@ use wasmi::{Config, Engine, Linker, Module};
 use crate::config::HostConfig;
 use crate::errors::ModuleError;
 use crate::invoke::{Call, HostState, linker};
-use crate::sql::deadline::StopFlag;
+use crate::sql::deadline::{Deadline, StopFlag};
 use crate::validate::{check_imports_and_exports, check_schema};
 
 /// How many compiled modules the cache keeps.
@@ -111,7 +111,11 @@ impl Runtime {
     }
 
     fn describe(&self, module: &Module) -> Result<ModuleSchema, ModuleError> {
-        let state = HostState::new(self.config.max_memory_bytes);
+        // The module's own code runs here too: under the time limit and the stop flag, like a
+        // reducer call (its start function, run by instantiation, only under fuel).
+        let deadline = Deadline::new(self.stop.clone());
+        deadline.set(self.config.sql_time_limit);
+        let state = HostState::new(self.config.max_memory_bytes).with_deadline(deadline);
         let mut call = Call::start(&self.linker, module, state, self.config.fuel_per_call)
             .map_err(|failed| {
                 ModuleError::Describe(format!("instantiation failed: {}", failed.1))

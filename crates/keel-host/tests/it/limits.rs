@@ -294,3 +294,18 @@ fn readers_run_only_queries_and_see_their_own_errors() {
         assert!(!message.contains("EXPLAIN"), "{query:?}: {message}");
     }
 }
+
+#[test]
+fn a_describe_that_never_returns_stops_at_the_time_limit() {
+    let runtime = Runtime::new(HostConfig {
+        fuel_per_call: 1 << 42,
+        sql_time_limit: Duration::from_millis(300),
+        ..HostConfig::default()
+    });
+    let wat = super::module_wat(super::SCHEMA, "").replace(
+        r#"(func (export "keel_describe") (result i32)"#,
+        r#"(func (export "keel_describe") (result i32) (loop $spin (br $spin))"#,
+    );
+    let error = runtime.load(&wat::parse_str(wat).unwrap()).unwrap_err();
+    assert!(error.to_string().contains("time limit"), "{error}");
+}
