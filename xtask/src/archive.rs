@@ -244,9 +244,10 @@ pub(crate) fn create(sh: &Shell, root: &Path, path: &Path) -> anyhow::Result<Cre
         write_file(&include, archive_include(&files)?.as_bytes())?;
         let tool_config = format!("keel:{}", include.display());
         let cargo = cargo();
+        let profile = crate::builds::PROFILE_FLAG;
         process::run(cmd!(
             sh,
-            "{cargo} nextest archive -p smoketests --archive-file {path} --tool-config-file {tool_config}"
+            "{cargo} nextest archive {profile} -p smoketests --archive-file {path} --tool-config-file {tool_config}"
         ))
         .context("write the archive with `cargo nextest archive`")?;
     } else {

@@ -7,6 +7,7 @@
 
 mod archive;
 mod bench;
+mod builds;
 mod flags;
 mod openapi_check;
 mod process;

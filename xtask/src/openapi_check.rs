@@ -124,7 +124,7 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
     };
     let module =
         fs::read(module.check_fresh(&root)?).with_context(|| format!("read module {MODULE}"))?;
-    let schemathesis = install(sh, &root)?;
+    let schemathesis = install(sh)?;
 
     let dir = smoketest_dir(&root).join("openapi-check");
     if dir.exists() {
@@ -196,8 +196,9 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
 }
 
 /// The schemathesis program, installed into `target/tools/schemathesis` unless it is there already.
-fn install(sh: &Shell, root: &Path) -> anyhow::Result<PathBuf> {
-    let venv = root.join("target/tools/schemathesis");
+/// `cargo xtask qa` calls it early, beside the build, so the install does not wait for the step.
+pub(crate) fn install(sh: &Shell) -> anyhow::Result<PathBuf> {
+    let venv = project_root().join("target/tools/schemathesis");
     let program = venv.join("bin/schemathesis");
     let installed = program.is_file()
         && process::read(cmd!(sh, "{program} --version"))

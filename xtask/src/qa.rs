@@ -1,7 +1,11 @@
 //! `cargo xtask qa`: everything CI checks, each step timed, in one final table.
 //!
-//! Order: tidy, formatting and clippy of both workspaces, the modules build (keel-standalone's
-//! integration tests load the precompiled modules), the unit and integration tests, then the smoketests,
+//! Every build qa makes is one release build (`builds`): clippy runs as the workspace's rustc wrapper
+//! (`clippy-driver`, warnings denied) while that build compiles, instead of as a separate check
+//! build, so a fresh clone compiles each crate once; schemathesis installs in the background meanwhile.
+//! Order: tidy, the feature check, formatting, the build with clippy, the workflow, the modules' build
+//! with clippy (keel-standalone's integration tests load the precompiled modules), the unit and
+//! integration tests, then the smoketests,
 //! then the shard check (`shards`: two shards run each selected test once and merge into the full run),
 //! then the archive's end-to-end proof (`archive::e2e`: a second clone runs it without cargo),
 //! then the remote-mode suite over https against a server it inspects afterwards (`remote_https`),
@@ -9,11 +13,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use keel_artifacts::smoketest_dir;
 use xshell::{Shell, cmd};
 
-use crate::{archive, cargo, flags, openapi_check, process, project_root, smoketest, tidy, warmup};
+use crate::{
+    archive, builds, cargo, flags, openapi_check, process, project_root, smoketest, tidy, warmup,
+};
 
 mod remote_https;
 mod shards;
@@ -30,18 +36,31 @@ impl flags::Qa {
             )?)
         };
         let cargo = cargo();
+        let profile = builds::PROFILE_FLAG;
+        // pip works while cargo compiles; the openapi step waits for it.
+        let schemathesis = (!self.skip_smoketest).then(|| {
+            std::thread::spawn(|| {
+                Shell::new()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|sh| openapi_check::install(&sh))
+                    .map_err(|err| format!("{err:#}"))
+            })
+        });
         let mut steps: Vec<(&str, Duration)> = Vec::new();
         let result = (|| -> anyhow::Result<()> {
             step(&mut steps, "tidy", || tidy::check(&project_root()))?;
+            step(&mut steps, "features", || tidy::features::check(sh))?;
             step(&mut steps, "fmt", || {
                 process::run(cmd!(sh, "{cargo} fmt --all --check"))
                     .context("formatting differs; run `cargo fmt --all`")
             })?;
-            step(&mut steps, "clippy", || {
+            lint_while_building(sh)?;
+            step(&mut steps, "build + clippy", || {
                 process::run(cmd!(
                     sh,
-                    "{cargo} clippy --workspace --all-targets -- -D warnings"
+                    "{cargo} build {profile} --workspace --all-targets"
                 ))
+                .context("the build or clippy failed; `cargo clippy --workspace --all-targets` shows the lints")
             })?;
             step(&mut steps, "workflow", || {
                 if !workflow::check(sh, &project_root())? {
@@ -56,28 +75,19 @@ impl flags::Qa {
                 process::run(cmd!(sh, "{cargo} fmt --all --check"))
                     .context("modules formatting differs; run `cargo fmt --all` in modules/")
             })?;
-            step(&mut steps, "modules clippy", || {
-                warmup::ensure_wasm_target(sh)?;
-                let _dir = sh.push_dir("modules");
-                let target = warmup::WASM_TARGET;
-                process::run(cmd!(
-                    sh,
-                    "{cargo} clippy --release --target {target} --workspace -- -D warnings"
-                ))
-            })?;
-            step(&mut steps, "modules build", || {
+            step(&mut steps, "modules + clippy", || {
                 warmup::build_modules(sh).map(|_| ())
             })?;
             step(&mut steps, "unit tests", || {
                 if smoketest::nextest_available(sh) {
                     process::run(cmd!(
                         sh,
-                        "{cargo} nextest run --workspace --exclude smoketests --no-fail-fast"
+                        "{cargo} nextest run {profile} --workspace --exclude smoketests --no-fail-fast"
                     ))
                 } else {
                     process::run(cmd!(
                         sh,
-                        "{cargo} test --workspace --exclude smoketests --no-fail-fast"
+                        "{cargo} test {profile} --workspace --exclude smoketests --no-fail-fast"
                     ))
                 }
             })?;
@@ -91,7 +101,14 @@ impl flags::Qa {
                 // Reuses what the smoketests step built: the archive compiles nothing.
                 step(&mut steps, "archive e2e", || archive::e2e::prove(sh))?;
                 step(&mut steps, "remote https", || remote_https::check(sh))?;
-                step(&mut steps, "openapi", || openapi_check::check(sh))?;
+                step(&mut steps, "openapi", || {
+                    if let Some(install) = schemathesis
+                        && let Err(err) = install.join().expect("the install thread panicked")
+                    {
+                        bail!("install schemathesis: {err}");
+                    }
+                    openapi_check::check(sh)
+                })?;
             }
             Ok(())
         })();
@@ -103,6 +120,30 @@ impl flags::Qa {
         eprintln!("{:<16} {:>8.1}s", "total", total.as_secs_f64());
         result
     }
+}
+
+/// Makes every cargo command `sh` runs from here on compile the workspace's crates through
+/// `clippy-driver` with warnings denied: clippy's lints, without a second (check) build.
+///
+/// `CLIPPY_ARGS` is how `cargo clippy` hands its arguments to the driver (joined by
+/// `__CLIPPY_HACKERY__`). The harness removes both variables before it builds a test's module
+/// (`keel_process::strip_lint_wrapper`): a module built at run time is not the workspace's code.
+fn lint_while_building(sh: &Shell) -> anyhow::Result<()> {
+    let sysroot =
+        process::read(cmd!(sh, "rustc --print sysroot")).context("find the rust sysroot")?;
+    let driver = std::path::Path::new(sysroot.trim()).join("bin/clippy-driver");
+    if !driver.is_file() {
+        bail!(
+            "clippy is not installed for this toolchain ({} is missing); run `rustup component add clippy`",
+            driver.display()
+        );
+    }
+    sh.set_var(keel_process::LINT_WRAPPER_VARIABLES[0], &driver);
+    sh.set_var(
+        keel_process::LINT_WRAPPER_VARIABLES[1],
+        "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+    );
+    Ok(())
 }
 
 /// Runs one labelled step and records its duration, whether it passes or not.

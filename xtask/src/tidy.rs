@@ -15,6 +15,8 @@ use xshell::Shell;
 
 use crate::{flags, project_root};
 
+pub(crate) mod features;
+
 /// Directories whose Rust files are checked.
 const CHECKED_DIRS: &[&str] = &["crates", "xtask", "tests", "modules"];
 
@@ -37,8 +39,9 @@ const FORBIDDEN: &[(&str, &str)] = &[
 ];
 
 impl flags::Tidy {
-    pub(crate) fn run(self, _sh: &Shell) -> anyhow::Result<()> {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         check(&project_root())?;
+        features::check(sh)?;
         eprintln!("tidy: ok");
         Ok(())
     }

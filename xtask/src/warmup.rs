@@ -110,6 +110,7 @@ pub(crate) fn ensure_wasm_target(sh: &Shell) -> anyhow::Result<()> {
 /// Release-builds `keel` (and `keel-standalone` when the plan needs a server).
 fn build_binaries(sh: &Shell, plan: WarmupPlan) -> anyhow::Result<BuildTiming> {
     let cargo = cargo();
+    let profile = crate::builds::PROFILE_FLAG;
     let progress = Progress::start("binaries");
     let packages: &[&str] = if plan.server {
         &["-p", "keel-cli", "-p", "keel-standalone"]
@@ -120,7 +121,7 @@ fn build_binaries(sh: &Shell, plan: WarmupPlan) -> anyhow::Result<BuildTiming> {
     let build = process::run_cargo_json(
         cmd!(
             sh,
-            "{cargo} build --release {packages...} --message-format=json-render-diagnostics {color...}"
+            "{cargo} build {profile} {packages...} --message-format=json-render-diagnostics {color...}"
         ),
         &progress,
     )?;
@@ -174,12 +175,13 @@ pub(crate) fn build_modules(sh: &Shell) -> anyhow::Result<(BuildTiming, Vec<Stri
 /// Builds the smoketests binary the way the test runners will, without running it.
 fn build_test_binary(sh: &Shell) -> anyhow::Result<(BuildTiming, PathBuf)> {
     let cargo = cargo();
+    let profile = crate::builds::PROFILE_FLAG;
     let progress = Progress::start("smoketests binary");
     let color = color_arg(&progress);
     let build = process::run_cargo_json(
         cmd!(
             sh,
-            "{cargo} test -p smoketests --no-run --message-format=json-render-diagnostics {color...}"
+            "{cargo} test {profile} -p smoketests --no-run --message-format=json-render-diagnostics {color...}"
         ),
         &progress,
     )?;

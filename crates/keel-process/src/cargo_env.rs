@@ -28,6 +28,18 @@ pub fn strip_cargo_run_variables(command: &mut Command, workspace_root: &Path) {
     }
 }
 
+/// The variables `cargo xtask qa` sets so that its builds lint the workspace while they compile it:
+/// the rustc wrapper (`clippy-driver`) and the arguments it hands clippy.
+pub const LINT_WRAPPER_VARIABLES: [&str; 2] = ["RUSTC_WORKSPACE_WRAPPER", "CLIPPY_ARGS"];
+
+/// Removes [`LINT_WRAPPER_VARIABLES`] from `command`'s environment: a cargo building code that is
+/// not the workspace's (a test's module) must not lint it with the workspace's rules.
+pub fn strip_lint_wrapper(command: &mut Command) {
+    for key in LINT_WRAPPER_VARIABLES {
+        command.env_remove(key);
+    }
+}
+
 /// Whether `key` is set by `cargo run` / `cargo test` for the crate it runs.
 ///
 /// `CARGO` (which cargo) and `CARGO_HOME` are kept: nested builds should use the same ones.

@@ -32,7 +32,9 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-pub use cargo_env::{is_cargo_run_variable, strip_cargo_run_variables};
+pub use cargo_env::{
+    LINT_WRAPPER_VARIABLES, is_cargo_run_variable, strip_cargo_run_variables, strip_lint_wrapper,
+};
 pub use errors::{InterruptHandlerError, ServerStartError, SpawnError, WaitError};
 pub use group::{GroupChild, STOP_GRACE};
 pub use interrupt::{install_interrupt_handler, stop_all, was_interrupted};

@@ -18,6 +18,8 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(120);
 pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, SmoketestError> {
     let binary = binaries::cli()?;
     let mut command = Command::new(&binary);
+    // `keel build` runs cargo on the test's module, which is not the workspace's code to lint.
+    keel_process::strip_lint_wrapper(&mut command);
     command
         .arg("--config-path")
         .arg(config)

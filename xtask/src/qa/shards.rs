@@ -141,11 +141,12 @@ fn nextest_list(
 ) -> anyhow::Result<BTreeSet<String>> {
     debug_assert!(partition.kind != PartitionKind::Duration);
     let cargo = cargo();
+    let profile = crate::builds::PROFILE_FLAG;
     let partition = partition.to_string();
     let json = process::read(
         cmd!(
             sh,
-            "{cargo} nextest list -p smoketests --message-format json --partition {partition} {filters...}"
+            "{cargo} nextest list {profile} -p smoketests --message-format json --partition {partition} {filters...}"
         )
         .quiet()
         .ignore_stderr(),

@@ -90,7 +90,14 @@ pub(crate) fn fallback_args(
 
 /// `cargo test` running the smoketests binary with `binary_args`.
 pub(crate) fn cargo_test_args(binary_args: &[String]) -> Vec<String> {
-    let mut args = strings(&["test", "-p", "smoketests", "--no-fail-fast", "--"]);
+    let mut args = strings(&[
+        "test",
+        PROFILE_FLAG,
+        "-p",
+        "smoketests",
+        "--no-fail-fast",
+        "--",
+    ]);
     args.extend(binary_args.iter().cloned());
     args
 }
@@ -108,6 +115,7 @@ pub(crate) fn test_invocations(
         let mut args = strings(&[
             "nextest",
             "run",
+            PROFILE_FLAG,
             "-p",
             "smoketests",
             "--profile",
@@ -157,7 +165,7 @@ pub(crate) fn test_invocations(
     filters
         .into_iter()
         .map(|filter| {
-            let mut args = strings(&["test", "-p", "smoketests"]);
+            let mut args = strings(&["test", PROFILE_FLAG, "-p", "smoketests"]);
             if !options.fail_fast {
                 args.push("--no-fail-fast".to_owned());
             }
@@ -171,6 +179,8 @@ pub(crate) fn test_invocations(
 }
 
 use std::collections::BTreeSet;
+
+use crate::builds::PROFILE_FLAG;
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|it| (*it).to_owned()).collect()

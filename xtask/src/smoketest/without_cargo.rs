@@ -76,7 +76,12 @@ fn translate(
                     "-p" | "--package" => {
                         rest.next();
                     }
-                    "--workspace" => {}
+                    // The archived binaries are already built, in the profile they name.
+                    "--workspace" | "--release" => {}
+                    "--cargo-profile" => {
+                        rest.next();
+                    }
+                    _ if arg.starts_with("--cargo-profile=") => {}
                     _ => translated.push(arg.clone()),
                 }
             }
