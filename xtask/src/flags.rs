@@ -106,6 +106,24 @@ pub(crate) struct Smoketest {
     /// The nextest profile (.config/nextest.toml); the cargo test fallback has none.
     #[arg(long, default_value = "ci", value_name = "P")]
     pub(crate) profile: String,
+    /// Run only the tests the changes since the last green full run can affect (see README).
+    #[arg(long)]
+    pub(crate) affected: bool,
+    /// With --affected: count the changes from this revision instead.
+    #[arg(long, value_name = "REV", requires = "affected")]
+    pub(crate) since: Option<String>,
+    /// With --affected: list the selection and why, without running it.
+    #[arg(long, requires = "affected")]
+    pub(crate) dry_run: bool,
+    /// Say why TEST is or is not selected by --affected (implies --affected --dry-run).
+    #[arg(long, value_name = "TEST")]
+    pub(crate) explain: Option<String>,
+    /// Re-run the affected tests on every save (Ctrl-C stops).
+    #[arg(long, conflicts_with_all = ["partition", "dry_run", "explain"])]
+    pub(crate) watch: bool,
+    /// Watch mode's saved files, which replace git's changes in a round.
+    #[arg(skip)]
+    pub(crate) changed_files: Option<Vec<PathBuf>>,
     /// Extra arguments for the test binary (after `--`), such as `--exact` or `--skip NAME`.
     #[arg(last = true)]
     pub(crate) extra_args: Vec<String>,
@@ -252,8 +270,24 @@ impl Smoketest {
             flaky_result: FlakyResult::Pass,
             profile: "ci".to_owned(),
             no_nextest: false,
+            affected: false,
+            since: None,
+            dry_run: false,
+            explain: None,
+            watch: false,
+            changed_files: None,
             extra_args: Vec::new(),
         }
+    }
+
+    /// Whether `--affected` (or `--explain`, which implies it) is on.
+    pub(crate) fn selects_affected(&self) -> bool {
+        self.affected || self.explain.is_some()
+    }
+
+    /// Whether the run only lists what it would run.
+    pub(crate) fn lists_only(&self) -> bool {
+        self.dry_run || self.explain.is_some()
     }
 }
 

@@ -5,9 +5,11 @@
 //! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `tidy` checks the tree. Each task lives in its own module,
 //! next to nothing but its flags (`flags.rs`); `main` only dispatches.
 
+mod affected;
 mod archive;
 mod bench;
 mod builds;
+mod dep_info;
 mod flags;
 mod openapi_check;
 mod process;
@@ -18,6 +20,7 @@ mod smoketest;
 mod stress;
 mod tidy;
 mod warmup;
+mod workspace_graph;
 
 use std::{path::PathBuf, process::ExitCode};
 

@@ -92,6 +92,9 @@ pub(crate) struct CargoBuild {
     pub(crate) crates_compiled: u32,
     /// Test executables of integration-test targets (`[[test]]`), by target name.
     pub(crate) test_executables: Vec<(String, PathBuf)>,
+    /// The files of every artifact of a path (workspace) package, build scripts left out: where
+    /// their dep-info lies (`dep_info`).
+    pub(crate) local_artifacts: Vec<PathBuf>,
 }
 
 /// Runs cargo with JSON messages, counting compiled crates and forwarding diagnostics to stderr.
@@ -139,6 +142,14 @@ fn record_message(message: Message, build: &mut CargoBuild, progress: &Progress)
     if !artifact.fresh {
         build.crates_compiled += 1;
         progress.message(&format!("compiled {}", artifact.target.name));
+    }
+    if artifact.package_id.repr.starts_with("path+") && !artifact.target.is_custom_build() {
+        build.local_artifacts.extend(
+            artifact
+                .filenames
+                .iter()
+                .map(|it| it.clone().into_std_path_buf()),
+        );
     }
     if artifact.target.is_test()
         && let Some(executable) = artifact.executable

@@ -17,10 +17,12 @@ use anyhow::{Context, bail};
 use keel_artifacts::smoketest_dir;
 use xshell::{Shell, cmd};
 
+use crate::workspace_graph::WorkspaceGraph;
 use crate::{
     archive, builds, cargo, flags, openapi_check, process, project_root, smoketest, tidy, warmup,
 };
 
+mod affected_scenarios;
 mod remote_https;
 mod shards;
 mod workflow;
@@ -76,7 +78,8 @@ impl flags::Qa {
                     .context("modules formatting differs; run `cargo fmt --all` in modules/")
             })?;
             step(&mut steps, "modules + clippy", || {
-                warmup::build_modules(sh).map(|_| ())
+                let graph = WorkspaceGraph::load(sh, &project_root())?;
+                warmup::build_modules(sh, &graph).map(|_| ())
             })?;
             step(&mut steps, "unit tests", || {
                 if smoketest::nextest_available(sh) {
@@ -97,6 +100,7 @@ impl flags::Qa {
                     let report = smoketest::run_suite(sh, &flags, &[])?;
                     smoketest::finish(&flags, &report)
                 })?;
+                step(&mut steps, "affected", || affected_scenarios::check(sh))?;
                 step(&mut steps, "shards", || shards::check(sh))?;
                 // Reuses what the smoketests step built: the archive compiles nothing.
                 step(&mut steps, "archive e2e", || archive::e2e::prove(sh))?;

@@ -90,9 +90,46 @@ pub(crate) fn report_dir(out_dir: &Path, partition: Option<&partition::Partition
 impl flags::Smoketest {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         let _lock = RunLock::acquire(&smoketest_dir(&project_root()))?;
+        if self.watch {
+            return crate::affected::watch::run(sh, &self);
+        }
+        if self.lists_only() {
+            return list_affected(sh, &self);
+        }
         let report = run_suite(sh, &self, &[])?;
         finish(&self, &report)
     }
+}
+
+/// `--affected --dry-run` and `--explain`: warm up, decide, print; run nothing.
+fn list_affected(sh: &Shell, flags: &flags::Smoketest) -> anyhow::Result<()> {
+    let root = project_root();
+    let test_binary = if flags.no_build {
+        fresh_binary(&root, &Manifest::load(&root)?, "smoketests")?
+    } else {
+        warmup::warmup(
+            sh,
+            WarmupPlan {
+                server: flags.server.is_none(),
+            },
+        )?
+        .test_binary
+    };
+    let metadata = read_metadata(sh, &test_binary, flags.server.as_deref())?;
+    let listed: BTreeSet<String> = list_selected(sh, &test_binary, flags)?
+        .into_keys()
+        .collect();
+    let affected = crate::affected::select(sh, &root, flags, &metadata)?;
+    affected.print();
+    if flags.explain.is_none() {
+        for (test, reasons) in &affected.selection.selected {
+            if listed.contains(test) {
+                let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+                println!("{test}\t{}", reasons.join("; "));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Prints the summary, writes the reports and turns failures into an error.
@@ -218,6 +255,21 @@ pub(crate) fn run_suite(
     let as_listed = |name: &String| listed_names.get(name).unwrap_or(name).clone();
     let selected: Option<BTreeSet<String>> = listed.map(|it| it.into_keys().collect());
     let nothing_selected = selected.as_ref().is_some_and(BTreeSet::is_empty);
+    // `--affected` narrows the selection; selecting nothing is then no error, just nothing to do.
+    let affected = match (flags.selects_affected(), &metadata) {
+        (false, _) => None,
+        (true, Some(metadata)) => Some(crate::affected::select(sh, &root, flags, metadata)?),
+        (true, None) => bail!(
+            "--affected needs the tests' metadata, which could not be read (see the warning above)"
+        ),
+    };
+    let selected = match (&affected, selected) {
+        (Some(affected), Some(selected)) => {
+            affected.print();
+            Some(&selected & &affected.tests())
+        }
+        (_, selected) => selected,
+    };
     let shard = match (&flags.partition, &selected) {
         (None, _) => None,
         (Some(partition), Some(selected)) => Some(assign_shard(
@@ -297,17 +349,28 @@ pub(crate) fn run_suite(
         fs::write(&serial_config, runner::serial_tool_config(&serial_list))
             .with_context(|| format!("write {}", serial_config.display()))?;
     }
-    let duration_shard: Option<Vec<String>> = shard
-        .as_ref()
-        .filter(|it| it.partition.kind == partition::PartitionKind::Duration)
-        .map(|it| it.tests.iter().map(as_listed).collect());
+    // nextest runs an explicit list for a duration shard and for an `--affected` selection (then
+    // already dealt to this shard by `assign_shard`, so nextest does not partition it again).
+    let exact_list: Option<Vec<String>> = if affected.is_some() {
+        assigned
+            .as_ref()
+            .map(|it| it.iter().map(as_listed).collect())
+    } else {
+        shard
+            .as_ref()
+            .filter(|it| it.partition.kind == partition::PartitionKind::Duration)
+            .map(|it| it.tests.iter().map(as_listed).collect())
+    };
     let options = RunOptions {
         filters: &flags.filters,
         jobs: flags.jobs,
         fail_fast: flags.fail_fast,
         extra_args: &flags.extra_args,
-        nextest_partition: flags.partition.and_then(|it| it.nextest_arg()),
-        exact_tests: duration_shard.as_deref(),
+        nextest_partition: flags
+            .partition
+            .filter(|_| affected.is_none())
+            .and_then(|it| it.nextest_arg()),
+        exact_tests: exact_list.as_deref(),
         retries: flags.retries,
         flaky_fails: flags.flaky_result.fails(),
         profile: &flags.profile,
@@ -427,6 +490,7 @@ pub(crate) fn run_suite(
     let records = TestRecord::read_all(&results_dir)
         .with_context(|| format!("read test records from {}", results_dir.display()))?;
     let builds = ModuleBuildRecord::read_all(&results_dir).context("read module build records")?;
+    let records_for_usage = records.clone();
     let summary = summarize(
         metadata.as_deref(),
         records,
@@ -443,6 +507,25 @@ pub(crate) fn run_suite(
             "the test runner failed ({}) although no test recorded a failure; see its output above",
             runner_failures[0]
         ));
+    }
+    if metadata.is_some() && !interrupted {
+        let full_green = flags.filters.is_empty()
+            && flags.extra_args.is_empty()
+            && flags.partition.is_none()
+            && affected.is_none()
+            && !remote
+            && summary.n_failed() == 0
+            && infrastructure_errors.is_empty()
+            && runner_failures.is_empty();
+        crate::affected::record_run(
+            sh,
+            &root,
+            &records_for_usage,
+            &summary,
+            metadata.as_deref().unwrap_or_default(),
+            full_green,
+        )
+        .context("update the usage records (target/smoketest/usage.json)")?;
     }
     if nothing_selected {
         infrastructure_errors.push(format!(

@@ -3,10 +3,13 @@
 //! Steps: make sure the wasm32 target is installed, release-build `keel` and `keel-standalone`, build the
 //! `modules/` workspace to wasm, build the smoketests binary without running it, then write
 //! `target/smoketest/manifest.json` and `target/smoketest/build-timings.json`.
-//! The smoketests binary is built with exactly the cargo arguments `cargo nextest run -p smoketests` and
-//! `cargo test -p smoketests` use, so the later run finds it fresh.
+//! The smoketests binary is built with exactly the cargo arguments `cargo nextest run --release -p
+//! smoketests` and `cargo test --release -p smoketests` use, so the later run finds it fresh.
+//! Each artifact's inputs (what its freshness hash covers) come from `cargo metadata`
+//! ([`WorkspaceGraph`]): its package's path-dependency closure plus the workspace files.
 
 use std::{
+    collections::BTreeSet,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -15,7 +18,10 @@ use anyhow::{Context, bail};
 use keel_artifacts::{Artifact, BuildTiming, Manifest, module_wasm_path};
 use xshell::{Shell, cmd};
 
-use crate::{cargo, flags, process, progress::Progress, project_root};
+use crate::{
+    cargo, dep_info, flags, process, progress::Progress, project_root,
+    workspace_graph::WorkspaceGraph,
+};
 
 /// The wasm target modules are built for.
 pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -55,16 +61,26 @@ pub(crate) fn warmup(sh: &Shell, plan: WarmupPlan) -> anyhow::Result<WarmupOutpu
     timings.push(timing("wasm target", started.elapsed(), 0));
     progress.finish(&format!("{WASM_TARGET} installed"));
 
+    let graph = WorkspaceGraph::load(sh, &root)?;
     timings.push(build_binaries(sh, plan).context("build the keel binaries")?);
-    let (modules_timing, module_dirs) = build_modules(sh).context("build the modules workspace")?;
+    let (modules_timing, module_dirs) =
+        build_modules(sh, &graph).context("build the modules workspace")?;
     timings.push(modules_timing);
-    let (tests_timing, test_binary) =
+    let (tests_timing, test_binary, test_artifacts) =
         build_test_binary(sh).context("build the smoketests binary")?;
     timings.push(tests_timing);
 
     let progress = Progress::start("manifest");
     let started = Instant::now();
-    let manifest = record_manifest(&root, plan, &module_dirs, &test_binary)?;
+    let test_sources = dep_info::sources(&root, &test_artifacts);
+    let manifest = record_manifest(
+        &root,
+        &graph,
+        plan,
+        &module_dirs,
+        &test_binary,
+        test_sources,
+    )?;
     manifest
         .save(&root)
         .context("write the artifact manifest")?;
@@ -130,7 +146,10 @@ fn build_binaries(sh: &Shell, plan: WarmupPlan) -> anyhow::Result<BuildTiming> {
 }
 
 /// Builds the `modules/` workspace to wasm and returns the module directory names.
-pub(crate) fn build_modules(sh: &Shell) -> anyhow::Result<(BuildTiming, Vec<String>)> {
+pub(crate) fn build_modules(
+    sh: &Shell,
+    graph: &WorkspaceGraph,
+) -> anyhow::Result<(BuildTiming, Vec<String>)> {
     let cargo = cargo();
     let root = project_root();
     if !root.join("modules/Cargo.toml").is_file() {
@@ -141,9 +160,7 @@ pub(crate) fn build_modules(sh: &Shell) -> anyhow::Result<(BuildTiming, Vec<Stri
     ensure_wasm_target(sh)?;
     let _dir = sh.push_dir(root.join("modules"));
     let progress = Progress::start("modules");
-    let metadata = process::read(cmd!(sh, "{cargo} metadata --no-deps --format-version 1"))
-        .context("read modules/Cargo.toml with `cargo metadata`")?;
-    let module_dirs = module_dirs_from_metadata(&metadata)?;
+    let module_dirs = graph.module_dirs();
     let color = color_arg(&progress);
     let build = process::run_cargo_json(
         cmd!(
@@ -173,7 +190,8 @@ pub(crate) fn build_modules(sh: &Shell) -> anyhow::Result<(BuildTiming, Vec<Stri
 }
 
 /// Builds the smoketests binary the way the test runners will, without running it.
-fn build_test_binary(sh: &Shell) -> anyhow::Result<(BuildTiming, PathBuf)> {
+/// Also returns the files of every workspace artifact the build made: the smoketests binary's graph.
+fn build_test_binary(sh: &Shell) -> anyhow::Result<(BuildTiming, PathBuf, Vec<PathBuf>)> {
     let cargo = cargo();
     let profile = crate::builds::PROFILE_FLAG;
     let progress = Progress::start("smoketests binary");
@@ -196,41 +214,17 @@ fn build_test_binary(sh: &Shell) -> anyhow::Result<(BuildTiming, PathBuf)> {
     Ok((
         timing("smoketests binary", build.wall, build.crates_compiled),
         binary.clone(),
+        build.local_artifacts,
     ))
-}
-
-/// The member directory names of the modules workspace, from `cargo metadata --no-deps` output.
-pub(crate) fn module_dirs_from_metadata(metadata_json: &str) -> anyhow::Result<Vec<String>> {
-    let metadata: serde_json::Value =
-        serde_json::from_str(metadata_json).context("parse `cargo metadata` output")?;
-    let members = metadata["workspace_members"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mut dirs = Vec::new();
-    for package in metadata["packages"].as_array().into_iter().flatten() {
-        if !members.contains(&package["id"]) {
-            continue;
-        }
-        let manifest_path = Path::new(package["manifest_path"].as_str().unwrap_or_default());
-        let dir = manifest_path
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|it| it.to_str());
-        match dir {
-            Some(dir) => dirs.push(dir.to_owned()),
-            None => bail!("package {} has no directory name", package["name"]),
-        }
-    }
-    dirs.sort();
-    Ok(dirs)
 }
 
 fn record_manifest(
     root: &Path,
+    graph: &WorkspaceGraph,
     plan: WarmupPlan,
     module_dirs: &[String],
     test_binary: &Path,
+    test_sources: BTreeSet<PathBuf>,
 ) -> anyhow::Result<Manifest> {
     // Keep entries a partial warmup (remote mode) did not rebuild; they stay subject to freshness checks.
     let mut manifest = Manifest::load(root).unwrap_or_default();
@@ -248,59 +242,26 @@ fn record_manifest(
     .flatten()
     .collect();
     for (name, path) in binaries {
-        let artifact = Artifact::record(root, path, binary_inputs(name))
+        // The uplifted binaries' dep-info lists every workspace file they were built from; the
+        // smoketests binary is not uplifted, so its build's artifacts say it.
+        let sources = if name == "smoketests" {
+            test_sources.clone()
+        } else {
+            dep_info::sources(root, &[root.join(&path)])
+        };
+        let mut artifact = Artifact::record(root, path, graph.binary_inputs(name)?)
             .with_context(|| format!("hash binary {name}"))?;
+        artifact.sources = sources.into_iter().collect();
         manifest.binaries.insert(name.to_owned(), artifact);
     }
     manifest.modules.clear();
     for dir in module_dirs {
-        let inputs = [
-            &format!("modules/{dir}")[..],
-            "crates/keel-module",
-            "crates/keel-api",
-            "modules/Cargo.toml",
-            "modules/Cargo.lock",
-            "modules/.cargo",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+        let inputs = graph.module_inputs(dir);
         let artifact = Artifact::record(root, module_wasm_path(dir), inputs)
             .with_context(|| format!("hash module {dir}"))?;
         manifest.modules.insert(dir.clone(), artifact);
     }
     Ok(manifest)
-}
-
-/// Workspace files every binary depends on: the lock file, the root manifest (workspace dependency
-/// versions and features, profiles) and the cargo configuration.
-const WORKSPACE_INPUTS: &[&str] = &["Cargo.lock", "Cargo.toml", ".cargo/config.toml"];
-
-/// The inputs whose hash decides whether binary `name` is fresh: its crates and the workspace files.
-pub(crate) fn binary_inputs(name: &str) -> Vec<PathBuf> {
-    let crates: &[&str] = match name {
-        "keel" => &["crates/keel-cli", "crates/keel-client", "crates/keel-api"],
-        "keel-standalone" => &[
-            "crates/keel-standalone",
-            "crates/keel-host",
-            "crates/keel-api",
-        ],
-        "smoketests" => &[
-            "tests",
-            "crates/keel-smoketest",
-            "crates/keel-process",
-            "crates/keel-artifacts",
-            "crates/keel-client",
-            "crates/keel-cli",
-            "crates/keel-api",
-        ],
-        _ => &[],
-    };
-    crates
-        .iter()
-        .chain(WORKSPACE_INPUTS)
-        .map(PathBuf::from)
-        .collect()
 }
 
 /// Prints the build timing table.
@@ -350,37 +311,4 @@ fn color_arg(progress: &Progress) -> Vec<&'static str> {
 pub(crate) fn relative(root: &Path, path: &Path) -> PathBuf {
     path.strip_prefix(root)
         .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binaries_depend_on_the_workspace_manifest_and_cargo_config() {
-        for name in ["keel", "keel-standalone", "smoketests"] {
-            let inputs = binary_inputs(name);
-            for file in ["Cargo.toml", ".cargo/config.toml", "Cargo.lock"] {
-                assert!(inputs.contains(&PathBuf::from(file)), "{name}: {inputs:?}");
-            }
-        }
-        assert!(binary_inputs("keel-standalone").contains(&PathBuf::from("crates/keel-host")));
-        assert!(binary_inputs("smoketests").contains(&PathBuf::from("tests")));
-    }
-
-    #[test]
-    fn module_dirs_come_from_workspace_members_only() {
-        let metadata = r#"{
-            "packages": [
-                {"id": "a", "name": "smoketest-module-counter", "manifest_path": "/r/modules/counter/Cargo.toml"},
-                {"id": "b", "name": "smoketest-module-foo-bar", "manifest_path": "/r/modules/foo-bar/Cargo.toml"},
-                {"id": "c", "name": "other", "manifest_path": "/r/elsewhere/x/Cargo.toml"}
-            ],
-            "workspace_members": ["b", "a"]
-        }"#;
-        assert_eq!(
-            module_dirs_from_metadata(metadata).unwrap(),
-            ["counter", "foo-bar"]
-        );
-    }
 }

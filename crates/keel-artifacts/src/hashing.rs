@@ -65,6 +65,11 @@ fn list_dir(files: &mut BTreeMap<String, String>, root: &Path, dir: &Path) -> io
     Ok(())
 }
 
+/// blake3 of `bytes`, hex: the same value [`hash_file`] gives a file holding them.
+pub fn hash_bytes(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}
+
 /// Hashes one file's contents.
 pub fn hash_file(path: &Path) -> io::Result<String> {
     let mut hasher = blake3::Hasher::new();

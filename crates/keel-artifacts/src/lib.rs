@@ -26,10 +26,12 @@ mod manifest;
 mod records;
 mod root;
 
+pub use atomic::write_atomic;
 pub use errors::{ManifestError, Staleness};
-pub use hashing::{hash_file, hash_input_files, hash_inputs};
+pub use hashing::{hash_bytes, hash_file, hash_input_files, hash_inputs};
 pub use manifest::{Artifact, MANIFEST_VERSION, Manifest};
 pub use records::{
     BenchOverhead, BuildTiming, ModuleBuildRecord, SKIP_NEEDS_CARGO, TestMeta, TestRecord,
+    TestUsage,
 };
 pub use root::{module_wasm_path, smoketest_dir, workspace_root};

@@ -37,6 +37,10 @@ pub struct Artifact {
     pub inputs_hash: String,
     /// [`hash_file`] of the artifact when it was built.
     pub artifact_hash: String,
+    /// The workspace source files the compiler read to build it (from its dep-info), relative to
+    /// the workspace root: what a change must touch to affect it. Empty when unknown.
+    #[serde(default)]
+    pub sources: Vec<PathBuf>,
 }
 
 impl Default for Manifest {
@@ -101,6 +105,7 @@ impl Artifact {
             inputs,
             inputs_hash,
             artifact_hash,
+            sources: Vec::new(),
         })
     }
 

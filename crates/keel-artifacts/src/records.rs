@@ -1,6 +1,7 @@
 //! Records exchanged between the smoketests binary and the xtask: results, build records, metadata, timings.
 
 use std::{
+    collections::BTreeSet,
     fs, io,
     path::{Path, PathBuf},
     sync::atomic::{AtomicU64, Ordering},
@@ -28,6 +29,32 @@ pub struct TestRecord {
     /// [`crate::env::ATTEMPT`] under the `cargo test` fallback. Every attempt keeps its own record.
     #[serde(default = "first_attempt")]
     pub attempt: u32,
+    /// What the test used, recorded by the harness as it ran (the input of `--affected`).
+    #[serde(default)]
+    pub usage: TestUsage,
+}
+
+/// What one test used, as the harness saw it at run time: nothing here is declared by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestUsage {
+    /// The precompiled modules it loaded, by directory name under `modules/`.
+    #[serde(default)]
+    pub modules: BTreeSet<String>,
+    /// Whether it built a module at run time (`module_code()`, `keel build`): such builds depend
+    /// on the guest SDK.
+    #[serde(default)]
+    pub module_code: bool,
+    /// The binaries it used: [`TestUsage::SERVER`] when it talked to a server, [`TestUsage::CLI`]
+    /// when it ran the CLI.
+    #[serde(default)]
+    pub binaries: BTreeSet<String>,
+}
+
+impl TestUsage {
+    /// The server binary's name in [`TestUsage::binaries`].
+    pub const SERVER: &'static str = "keel-standalone";
+    /// The CLI binary's name in [`TestUsage::binaries`].
+    pub const CLI: &'static str = "keel";
 }
 
 fn first_attempt() -> u32 {
@@ -250,6 +277,7 @@ mod tests {
             duration_ms: 1.5,
             failure: failure.map(str::to_owned),
             attempt: 1,
+            usage: TestUsage::default(),
         }
     }
 

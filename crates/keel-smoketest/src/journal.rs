@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use keel_artifacts::TestUsage;
+
 use crate::errors::SmoketestError;
 use crate::temp::TempDir;
 
@@ -26,6 +28,7 @@ pub(crate) struct Scope {
     logs: Mutex<Vec<LogSource>>,
     databases: Mutex<Vec<String>>,
     temp: Mutex<Option<TempDir>>,
+    usage: Mutex<TestUsage>,
 }
 
 /// A server log to show on failure; a shared server's log is filtered to this test's databases.
@@ -43,6 +46,7 @@ impl Scope {
             logs: Mutex::new(Vec::new()),
             databases: Mutex::new(Vec::new()),
             temp: Mutex::new(None),
+            usage: Mutex::new(TestUsage::default()),
         })
     }
 
@@ -80,6 +84,26 @@ impl Scope {
     /// Remembers a database of this test, to pick its lines out of shared server logs.
     pub(crate) fn note_database(&self, name: &str) {
         lock(&self.databases).push(name.to_owned());
+    }
+
+    /// Notes that the test loaded precompiled module `name`.
+    pub(crate) fn note_module(&self, name: &str) {
+        lock(&self.usage).modules.insert(name.to_owned());
+    }
+
+    /// Notes that the test used binary `name` ([`TestUsage::SERVER`], [`TestUsage::CLI`]).
+    pub(crate) fn note_binary(&self, name: &str) {
+        lock(&self.usage).binaries.insert(name.to_owned());
+    }
+
+    /// Notes that the test built a module at run time.
+    pub(crate) fn note_module_code(&self) {
+        lock(&self.usage).module_code = true;
+    }
+
+    /// What the test used so far.
+    pub(crate) fn usage(&self) -> TestUsage {
+        lock(&self.usage).clone()
     }
 
     /// The test's temp dir, created on first use.

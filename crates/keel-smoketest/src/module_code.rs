@@ -33,6 +33,7 @@ pub(crate) struct ModuleCode {
 
 /// Builds `code` and returns the wasm bytes.
 pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, SmoketestError> {
+    scope.note_module_code();
     let root = env::workspace_root()?;
     let shared = env::use_shared_target_dir();
     let hash = blake3::hash(format!("{}\n{}", code.dependencies, code.source).as_bytes()).to_hex()

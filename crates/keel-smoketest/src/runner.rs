@@ -166,11 +166,15 @@ fn run_case(case: &TestCase) -> Result<(), Failed> {
     };
     let report = scope.finish(failure.as_deref());
     if let Some(dir) = env::results_dir() {
+        let mut usage = scope.usage();
+        // `keel build` compiles a module through the CLI, out of the harness's sight.
+        usage.module_code |= case.needs_cargo();
         let record = TestRecord {
             name,
             duration_ms,
             failure,
             attempt: env::attempt(),
+            usage,
         };
         let _ = record.write(&dir);
     }

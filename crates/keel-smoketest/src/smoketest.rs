@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keel_api::http::{CallResult, DatabaseInfo, LogRecord, PublishResult, SqlResult};
+use keel_artifacts::TestUsage;
 use keel_client::Client;
 use serde_json::Value;
 
@@ -203,6 +204,7 @@ impl Smoketest {
 
     /// Switches to another precompiled module; [`Smoketest::publish`] then updates the database.
     pub fn use_precompiled_module(&mut self, name: &str) -> Result<(), SmoketestError> {
+        self.scope.note_module(name);
         self.wasm = Some(modules::precompiled(name)?);
         self.module_name = Some(name.to_owned());
         Ok(())
@@ -357,6 +359,7 @@ impl Smoketest {
             .into_iter()
             .map(|arg| arg.as_ref().to_owned())
             .collect();
+        self.scope.note_binary(TestUsage::CLI);
         let output = cli::run(config, &args)?;
         self.scope
             .record(format!("{output:?}").replace('\n', "\n    "));
@@ -587,6 +590,7 @@ impl SmoketestBuilder {
     /// Acquires a server, an identity and a database, and publishes the module if asked.
     pub fn build(self) -> Result<Smoketest, SmoketestError> {
         let scope = Scope::current();
+        scope.note_binary(TestUsage::SERVER);
         let (server, url) = acquire_server(&self, &scope)?;
         let client = client_for(&url)?;
         let db = database_name(scope.name());

@@ -222,6 +222,7 @@ mod tests {
             vec![owned(&[
                 "nextest",
                 "run",
+                "--release",
                 "-p",
                 "smoketests",
                 "--profile",
@@ -316,6 +317,7 @@ mod tests {
             cargo_test_args(&owned(&["--exact"])),
             owned(&[
                 "test",
+                "--release",
                 "-p",
                 "smoketests",
                 "--no-fail-fast",
@@ -331,6 +333,7 @@ mod tests {
             test_invocations(false, &options(&[], &[], false)),
             vec![owned(&[
                 "test",
+                "--release",
                 "-p",
                 "smoketests",
                 "--no-fail-fast",
@@ -350,6 +353,7 @@ mod tests {
             vec![
                 owned(&[
                     "test",
+                    "--release",
                     "-p",
                     "smoketests",
                     "--",
@@ -360,6 +364,7 @@ mod tests {
                 ]),
                 owned(&[
                     "test",
+                    "--release",
                     "-p",
                     "smoketests",
                     "--",

@@ -208,6 +208,26 @@ impl Summary {
         self.failing().count()
     }
 
+    /// `3 passed, 1 failed (a::b), 0 flaky, 2 skipped`: watch mode's compact result.
+    pub(crate) fn one_line(&self) -> String {
+        let count = |status| self.with_status(status).count();
+        let failing: Vec<&str> = self.failing().map(|it| it.name.as_str()).collect();
+        let mut line = format!(
+            "{} passed, {} failed",
+            count(TestStatus::Passed),
+            failing.len()
+        );
+        if !failing.is_empty() {
+            line.push_str(&format!(" ({})", failing.join(", ")));
+        }
+        line.push_str(&format!(
+            ", {} flaky, {} skipped",
+            count(TestStatus::Flaky),
+            count(TestStatus::Skipped)
+        ));
+        line
+    }
+
     /// Sum of recorded test durations.
     pub(crate) fn total_duration_ms(&self) -> f64 {
         self.outcomes
@@ -474,6 +494,7 @@ mod tests {
             duration_ms,
             failure: (status == TestStatus::Failed).then(|| "assertion failed".to_owned()),
             attempt: 1,
+            usage: keel_artifacts::TestUsage::default(),
         }
     }
 

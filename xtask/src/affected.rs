@@ -1,0 +1,148 @@
+//! `cargo xtask smoketest --affected`: run only the tests a change can affect.
+//!
+//! `store` keeps what every test used (recorded by the harness as it ran) and how it went; `changes`
+//! asks git what changed since the last green full run (or `--since REV`); `rules` decides, from
+//! those, the dependency graph (`workspace_graph`) and what each binary is built from (`dep_info`,
+//! in the manifest), which tests to run and why; `coverage` narrows a change in server or CLI code
+//! to the tests that executed it, once `cargo xtask coverage-map` has run. `watch` re-runs the
+//! affected tests on every save.
+
+pub(crate) mod changes;
+pub(crate) mod rules;
+pub(crate) mod store;
+pub(crate) mod watch;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context;
+use keel_artifacts::{Manifest, TestMeta, TestRecord};
+use xshell::Shell;
+
+use self::{
+    rules::{Inputs, Selection},
+    store::{Fingerprint, RunFacts, UsageStore, head_revision},
+};
+use crate::{flags, smoketest::Summary, workspace_graph::WorkspaceGraph};
+
+/// What `--affected` decided for a run, with what it was decided from (for `--explain`).
+pub(crate) struct Affected {
+    /// The tests to run and why.
+    pub(crate) selection: Selection,
+    /// The revision the changes are counted from, if one was known.
+    pub(crate) base: Option<String>,
+    /// The changed files.
+    pub(crate) changed: BTreeSet<PathBuf>,
+}
+
+/// Applies the rules to the checkout at `root` for the registered `tests`.
+pub(crate) fn select(
+    sh: &Shell,
+    root: &Path,
+    flags: &flags::Smoketest,
+    tests: &[TestMeta],
+) -> anyhow::Result<Affected> {
+    let graph = WorkspaceGraph::load(sh, root)?;
+    let manifest = Manifest::load(root).context("read the artifact manifest")?;
+    let sources: BTreeMap<String, BTreeSet<PathBuf>> = manifest
+        .binaries
+        .iter()
+        .map(|(name, artifact)| (name.clone(), artifact.sources.iter().cloned().collect()))
+        .collect();
+    let store = UsageStore::load(root)?;
+    let fingerprint = Fingerprint::current(sh, root)?;
+    let store_mismatch = store.as_ref().and_then(|store| {
+        let differences = store.fingerprint.differences(&fingerprint);
+        (!differences.is_empty()).then(|| {
+            format!(
+                "the usage records were made with another {}",
+                differences.join(", ")
+            )
+        })
+    });
+    let base = flags
+        .since
+        .clone()
+        .or_else(|| store.as_ref().and_then(|it| it.green_revision.clone()));
+    // Watch mode knows what was saved; otherwise git says what changed since the base.
+    let changed = match (&flags.changed_files, &base) {
+        (Some(saved), _) => saved.iter().cloned().collect(),
+        (None, Some(base)) => changes::changed_files(sh, base)?,
+        (None, None) => BTreeSet::new(),
+    };
+    let store_mismatch = store_mismatch.or_else(|| {
+        (base.is_none() && flags.changed_files.is_none()).then(|| {
+            "no full run has passed yet to count changes from (or pass --since REV)".to_owned()
+        })
+    });
+    let inputs = Inputs {
+        changed: &changed,
+        graph: &graph,
+        sources: &sources,
+        tests,
+        store: store.as_ref(),
+        store_mismatch,
+        coverage: None,
+    };
+    let selection = rules::select(&inputs);
+    if let Some(test) = &flags.explain {
+        println!("{}", selection.explain(test, &inputs));
+    }
+    Ok(Affected {
+        selection,
+        base,
+        changed,
+    })
+}
+
+impl Affected {
+    /// Prints the headline, then what each changed file was taken for.
+    pub(crate) fn print(&self) {
+        eprintln!("==> affected: {}", self.selection.headline());
+        match &self.base {
+            Some(base) => eprintln!(
+                "    {} file(s) changed since {}",
+                self.changed.len(),
+                &base[..base.len().min(12)]
+            ),
+            None => {}
+        }
+        if let Some(why) = self.selection.everything() {
+            eprintln!("    every test: {why}");
+        }
+        for (file, effect) in &self.selection.files {
+            eprintln!("    {}: {effect}", file.display());
+        }
+    }
+
+    /// The selected test names.
+    pub(crate) fn tests(&self) -> BTreeSet<String> {
+        self.selection.selected.keys().cloned().collect()
+    }
+}
+
+/// Folds a finished run into the usage records; `full` says whether the run selected every test.
+pub(crate) fn record_run(
+    sh: &Shell,
+    root: &Path,
+    records: &[TestRecord],
+    summary: &Summary,
+    metadata: &[TestMeta],
+    full_green: bool,
+) -> anyhow::Result<()> {
+    let mut store = UsageStore::load(root)?.unwrap_or_default();
+    let fingerprint = Fingerprint::current(sh, root)?;
+    store.record_run(
+        fingerprint,
+        &RunFacts {
+            records,
+            summary,
+            metadata,
+            full_green,
+            revision: head_revision(sh),
+        },
+    );
+    store.save(root)
+}
