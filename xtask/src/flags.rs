@@ -109,11 +109,11 @@ pub(crate) struct Smoketest {
     /// Run only the tests the changes since the last green full run can affect (see README).
     #[arg(long)]
     pub(crate) affected: bool,
-    /// With --affected: count the changes from this revision instead.
-    #[arg(long, value_name = "REV", requires = "affected")]
+    /// Count the changes from this revision instead of the last green full run (implies --affected).
+    #[arg(long, value_name = "REV")]
     pub(crate) since: Option<String>,
-    /// With --affected: list the selection and why, without running it.
-    #[arg(long, requires = "affected")]
+    /// List the --affected selection and why, without running it (implies --affected).
+    #[arg(long)]
     pub(crate) dry_run: bool,
     /// Say why TEST is or is not selected by --affected (implies --affected --dry-run).
     #[arg(long, value_name = "TEST")]
@@ -181,6 +181,9 @@ pub(crate) struct Qa {
     /// Stop after the unit tests, without running the smoketests.
     #[arg(long)]
     pub(crate) skip_smoketest: bool,
+    /// Run only this step (repeatable), e.g. `--only affected`; it expects what earlier steps built.
+    #[arg(long, value_name = "STEP")]
+    pub(crate) only: Vec<String>,
 }
 
 /// Flags of `cargo xtask openapi-check`.
@@ -280,9 +283,9 @@ impl Smoketest {
         }
     }
 
-    /// Whether `--affected` (or `--explain`, which implies it) is on.
+    /// Whether `--affected` (or `--since`, `--dry-run` or `--explain`, which imply it) is on.
     pub(crate) fn selects_affected(&self) -> bool {
-        self.affected || self.explain.is_some()
+        self.affected || self.since.is_some() || self.dry_run || self.explain.is_some()
     }
 
     /// Whether the run only lists what it would run.

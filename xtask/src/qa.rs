@@ -48,23 +48,26 @@ impl flags::Qa {
                     .map_err(|err| format!("{err:#}"))
             })
         });
-        let mut steps: Vec<(&str, Duration)> = Vec::new();
+        let mut steps = Steps {
+            done: Vec::new(),
+            only: self.only.clone(),
+        };
         let result = (|| -> anyhow::Result<()> {
-            step(&mut steps, "tidy", || tidy::check(&project_root()))?;
-            step(&mut steps, "features", || tidy::features::check(sh))?;
-            step(&mut steps, "fmt", || {
+            steps.run("tidy", || tidy::check(&project_root()))?;
+            steps.run("features", || tidy::features::check(sh))?;
+            steps.run("fmt", || {
                 process::run(cmd!(sh, "{cargo} fmt --all --check"))
                     .context("formatting differs; run `cargo fmt --all`")
             })?;
             lint_while_building(sh)?;
-            step(&mut steps, "build + clippy", || {
+            steps.run("build + clippy", || {
                 process::run(cmd!(
                     sh,
                     "{cargo} build {profile} --workspace --all-targets"
                 ))
                 .context("the build or clippy failed; `cargo clippy --workspace --all-targets` shows the lints")
             })?;
-            step(&mut steps, "workflow", || {
+            steps.run("workflow", || {
                 if !workflow::check(sh, &project_root())? {
                     eprintln!(
                         "==> qa: workflow checked without actionlint (see the warning above)"
@@ -72,16 +75,16 @@ impl flags::Qa {
                 }
                 Ok(())
             })?;
-            step(&mut steps, "modules fmt", || {
+            steps.run("modules fmt", || {
                 let _dir = sh.push_dir("modules");
                 process::run(cmd!(sh, "{cargo} fmt --all --check"))
                     .context("modules formatting differs; run `cargo fmt --all` in modules/")
             })?;
-            step(&mut steps, "modules + clippy", || {
+            steps.run("modules + clippy", || {
                 let graph = WorkspaceGraph::load(sh, &project_root())?;
                 warmup::build_modules(sh, &graph).map(|_| ())
             })?;
-            step(&mut steps, "unit tests", || {
+            steps.run("unit tests", || {
                 if smoketest::nextest_available(sh) {
                     process::run(cmd!(
                         sh,
@@ -95,17 +98,17 @@ impl flags::Qa {
                 }
             })?;
             if !self.skip_smoketest {
-                step(&mut steps, "smoketests", || {
+                steps.run("smoketests", || {
                     let flags = flags::Smoketest::qa_default();
                     let report = smoketest::run_suite(sh, &flags, &[])?;
                     smoketest::finish(&flags, &report)
                 })?;
-                step(&mut steps, "affected", || affected_scenarios::check(sh))?;
-                step(&mut steps, "shards", || shards::check(sh))?;
+                steps.run("affected", || affected_scenarios::check(sh))?;
+                steps.run("shards", || shards::check(sh))?;
                 // Reuses what the smoketests step built: the archive compiles nothing.
-                step(&mut steps, "archive e2e", || archive::e2e::prove(sh))?;
-                step(&mut steps, "remote https", || remote_https::check(sh))?;
-                step(&mut steps, "openapi", || {
+                steps.run("archive e2e", || archive::e2e::prove(sh))?;
+                steps.run("remote https", || remote_https::check(sh))?;
+                steps.run("openapi", || {
                     if let Some(install) = schemathesis
                         && let Err(err) = install.join().expect("the install thread panicked")
                     {
@@ -117,10 +120,10 @@ impl flags::Qa {
             Ok(())
         })();
         eprintln!("\n{:<16} {:>9}", "qa step", "wall");
-        for (name, duration) in &steps {
+        for (name, duration) in &steps.done {
             eprintln!("{name:<16} {:>8.1}s", duration.as_secs_f64());
         }
-        let total: Duration = steps.iter().map(|(_, it)| *it).sum();
+        let total: Duration = steps.done.iter().map(|(_, it)| *it).sum();
         eprintln!("{:<16} {:>8.1}s", "total", total.as_secs_f64());
         result
     }
@@ -150,15 +153,29 @@ fn lint_while_building(sh: &Shell) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs one labelled step and records its duration, whether it passes or not.
-fn step<'a>(
-    steps: &mut Vec<(&'a str, Duration)>,
-    name: &'a str,
-    body: impl FnOnce() -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    eprintln!("\n==> qa: {name}");
-    let started = Instant::now();
-    let result = body().with_context(|| format!("qa step {name}"));
-    steps.push((name, started.elapsed()));
-    result
+/// The steps run so far, and which to run.
+struct Steps {
+    /// Each step that ran, with its wall time.
+    done: Vec<(&'static str, Duration)>,
+    /// `--only`: the names of the steps to run; empty runs all.
+    only: Vec<String>,
+}
+
+impl Steps {
+    /// Runs one labelled step (unless `--only` leaves it out) and records its duration, whether it
+    /// passes or not.
+    fn run(
+        &mut self,
+        name: &'static str,
+        body: impl FnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        if !self.only.is_empty() && !self.only.iter().any(|it| it == name) {
+            return Ok(());
+        }
+        eprintln!("\n==> qa: {name}");
+        let started = Instant::now();
+        let result = body().with_context(|| format!("qa step {name}"));
+        self.done.push((name, started.elapsed()));
+        result
+    }
 }

@@ -46,10 +46,31 @@ struct Scenario {
 }
 
 /// The tests that load the precompiled `bank` module (directly or through `errors.rs`'s helper).
-const BANK_USERS: &[&str] = &[];
-/// The tests that run the `keel` CLI.
-const CLI_USERS: &[&str] = &[];
-/// The tests that use no server at all.
+const BANK_USERS: &[&str] = &[
+    "cli::cli_reducer_failure_exit_code",
+    "concurrency::concurrent_transfers_keep_the_total",
+    "errors::failed_transfer_rolls_back",
+    "errors::successful_transfer_commits",
+    "errors::transfer_to_missing_account_rolls_back_the_debit",
+    "restart::deletes_and_rollbacks_survive_a_restart",
+];
+/// The tests that run the `keel` CLI (`remote::` makes an identity with `keel identity new`).
+const CLI_USERS: &[&str] = &[
+    "cli::cli_bad_input_exit_codes",
+    "cli::cli_build_failure_exit_code",
+    "cli::cli_call_takes_json_arguments",
+    "cli::cli_describe_prints_the_schema",
+    "cli::cli_identity_new_and_show_with_fresh_config",
+    "cli::cli_incompatible_publish_conflicts_until_clear",
+    "cli::cli_list_and_delete",
+    "cli::cli_logs_last_n_and_json",
+    "cli::cli_publish_call_and_sql",
+    "cli::cli_reducer_failure_exit_code",
+    "cli::cli_server_ping",
+    "cli::cli_sql_prints_tables_and_json",
+    "remote::remote_tests_leave_no_identity_or_database_behind",
+];
+/// The tests that use no server at all: none today, every test talks to one.
 const SERVERLESS: &[&str] = &[];
 
 const SCENARIOS: &[Scenario] = &[
