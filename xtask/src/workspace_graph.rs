@@ -115,6 +115,24 @@ impl WorkspaceGraph {
         Ok(graph)
     }
 
+    /// A graph from `(name, dir, normal path dependencies, is a module)`, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(packages: &[(&str, &str, &[&str], bool)]) -> WorkspaceGraph {
+        let mut graph = WorkspaceGraph::default();
+        for (name, dir, deps, module) in packages {
+            let node = PackageNode {
+                name: (*name).to_owned(),
+                dir: PathBuf::from(dir),
+                build_script: false,
+                module: *module,
+                deps: deps.iter().map(PathBuf::from).collect(),
+                dev_deps: BTreeSet::new(),
+            };
+            graph.packages.insert(node.dir.clone(), node);
+        }
+        graph
+    }
+
     /// The package named `name`.
     pub(crate) fn package(&self, name: &str) -> Option<&PackageNode> {
         self.packages.values().find(|it| it.name == name)

@@ -515,3 +515,369 @@ impl Selection {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::affected::store::{Fingerprint, STORE_VERSION, TestEntry};
+
+    fn graph() -> WorkspaceGraph {
+        WorkspaceGraph::for_tests(&[
+            ("keel-api", "crates/keel-api", &[], false),
+            (
+                "keel-module",
+                "crates/keel-module",
+                &["crates/keel-api"],
+                false,
+            ),
+            (
+                "keel-client",
+                "crates/keel-client",
+                &["crates/keel-api"],
+                false,
+            ),
+            (
+                "keel-cli",
+                "crates/keel-cli",
+                &["crates/keel-client"],
+                false,
+            ),
+            ("keel-host", "crates/keel-host", &["crates/keel-api"], false),
+            (
+                "keel-standalone",
+                "crates/keel-standalone",
+                &["crates/keel-host"],
+                false,
+            ),
+            (
+                "keel-smoketest",
+                "crates/keel-smoketest",
+                &["crates/keel-cli"],
+                false,
+            ),
+            ("smoketests", "tests", &["crates/keel-smoketest"], false),
+            ("xtask-smoketest", "xtask", &[], false),
+            (
+                "smoketest-module-bank",
+                "modules/bank",
+                &["crates/keel-module"],
+                true,
+            ),
+            (
+                "smoketest-module-kv",
+                "modules/kv",
+                &["crates/keel-module"],
+                true,
+            ),
+        ])
+    }
+
+    fn sources() -> BTreeMap<String, BTreeSet<PathBuf>> {
+        let set = |files: &[&str]| files.iter().map(PathBuf::from).collect::<BTreeSet<_>>();
+        BTreeMap::from([
+            (
+                "keel".to_owned(),
+                set(&[
+                    "crates/keel-cli/src/main.rs",
+                    "crates/keel-cli/src/output.rs",
+                    "crates/keel-cli/src/lib.rs",
+                    "crates/keel-client/src/lib.rs",
+                    "crates/keel-api/src/lib.rs",
+                ]),
+            ),
+            (
+                "keel-standalone".to_owned(),
+                set(&[
+                    "crates/keel-standalone/src/main.rs",
+                    "crates/keel-host/src/sql.rs",
+                    "crates/keel-host/src/lib.rs",
+                    "crates/keel-api/src/lib.rs",
+                ]),
+            ),
+            (
+                "smoketests".to_owned(),
+                set(&[
+                    "tests/src/main.rs",
+                    "tests/src/sql.rs",
+                    "tests/src/cli.rs",
+                    "crates/keel-smoketest/src/lib.rs",
+                    "crates/keel-cli/src/lib.rs",
+                    "crates/keel-client/src/lib.rs",
+                    "crates/keel-api/src/lib.rs",
+                ]),
+            ),
+        ])
+    }
+
+    fn meta(name: &str, file: &str) -> TestMeta {
+        TestMeta {
+            name: name.to_owned(),
+            local_only: None,
+            serial: None,
+            file: file.to_owned(),
+            line: 1,
+            skipped: None,
+        }
+    }
+
+    fn tests() -> Vec<TestMeta> {
+        vec![
+            meta("sql::bank", "tests/src/sql.rs"),
+            meta("sql::kv", "tests/src/sql.rs"),
+            meta("cli::publish", "tests/src/cli.rs"),
+            meta("cli::code", "tests/src/cli.rs"),
+        ]
+    }
+
+    fn store() -> UsageStore {
+        let entry = |file: &str, modules: &[&str], cli: bool, module_code: bool| TestEntry {
+            file: file.to_owned(),
+            outcome: LastOutcome::Passed,
+            usage: TestUsage {
+                modules: modules.iter().map(|it| (*it).to_owned()).collect(),
+                module_code,
+                binaries: [Some(TestUsage::SERVER), cli.then_some(TestUsage::CLI)]
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect(),
+            },
+        };
+        UsageStore {
+            version: STORE_VERSION,
+            fingerprint: Fingerprint::default(),
+            green_revision: Some("abc".to_owned()),
+            tests: BTreeMap::from([
+                (
+                    "sql::bank".to_owned(),
+                    entry("tests/src/sql.rs", &["bank"], false, false),
+                ),
+                (
+                    "sql::kv".to_owned(),
+                    entry("tests/src/sql.rs", &["kv"], false, false),
+                ),
+                (
+                    "cli::publish".to_owned(),
+                    entry("tests/src/cli.rs", &["kv"], true, false),
+                ),
+                (
+                    "cli::code".to_owned(),
+                    entry("tests/src/cli.rs", &[], true, true),
+                ),
+            ]),
+        }
+    }
+
+    fn run(
+        changed: &[&str],
+        store: Option<&UsageStore>,
+        coverage: Option<&dyn CoverageLookup>,
+    ) -> BTreeSet<String> {
+        let changed: BTreeSet<PathBuf> = changed.iter().map(PathBuf::from).collect();
+        let tests = tests();
+        let (graph, sources) = (graph(), sources());
+        select(&Inputs {
+            changed: &changed,
+            graph: &graph,
+            sources: &sources,
+            tests: &tests,
+            store,
+            store_mismatch: None,
+            coverage,
+        })
+        .selected
+        .into_keys()
+        .collect()
+    }
+
+    fn names(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|it| (*it).to_owned()).collect()
+    }
+
+    #[test]
+    fn each_kind_of_change_selects_its_tests() {
+        let store = store();
+        let all = names(&["sql::bank", "sql::kv", "cli::publish", "cli::code"]);
+        assert_eq!(
+            run(&["modules/bank/src/lib.rs"], Some(&store), None),
+            names(&["sql::bank"])
+        );
+        assert_eq!(
+            run(&["tests/src/cli.rs"], Some(&store), None),
+            names(&["cli::publish", "cli::code"])
+        );
+        // In the CLI binary only: the CLI's users. In its library, which the harness links: all.
+        assert_eq!(
+            run(&["crates/keel-cli/src/output.rs"], Some(&store), None),
+            names(&["cli::publish", "cli::code"])
+        );
+        assert_eq!(
+            run(&["crates/keel-cli/src/lib.rs"], Some(&store), None),
+            all
+        );
+        assert_eq!(
+            run(&["crates/keel-host/src/sql.rs"], Some(&store), None),
+            all
+        );
+        // The guest SDK: the tests that load modules or build them.
+        assert_eq!(
+            run(&["crates/keel-module/src/lib.rs"], Some(&store), None),
+            all
+        );
+        for global in [
+            "Cargo.lock",
+            ".cargo/config.toml",
+            "crates/keel-host/build.rs",
+            "xtask/src/main.rs",
+            "tests/src/main.rs",
+            "crates/keel-smoketest/src/lib.rs",
+            "newdir/file.rs",
+        ] {
+            assert_eq!(run(&[global], Some(&store), None), all, "{global}");
+        }
+        for inert in [
+            "README.md",
+            "crates/keel-host/README.md",
+            ".github/workflows/x.yml",
+            "justfile",
+        ] {
+            assert!(run(&[inert], Some(&store), None).is_empty(), "{inert}");
+        }
+        // Another crate's own tests are compiled into nothing the smoketests run.
+        assert!(run(&["crates/keel-host/tests/it/main.rs"], Some(&store), None).is_empty());
+    }
+
+    #[test]
+    fn a_crate_manifest_change_follows_the_dependency_graph() {
+        let store = store();
+        assert_eq!(
+            run(&["crates/keel-standalone/Cargo.toml"], Some(&store), None).len(),
+            4
+        );
+        assert_eq!(
+            run(&["modules/kv/Cargo.toml"], Some(&store), None),
+            names(&["sql::kv", "cli::publish"])
+        );
+    }
+
+    #[test]
+    fn no_record_failed_and_flaky_tests_always_run() {
+        let mut store = store();
+        store.tests.remove("sql::kv");
+        store.tests.get_mut("cli::code").unwrap().outcome = LastOutcome::Failed;
+        store.tests.get_mut("sql::bank").unwrap().outcome = LastOutcome::Flaky;
+        assert_eq!(
+            run(&["README.md"], Some(&store), None),
+            names(&["sql::kv", "cli::code", "sql::bank"])
+        );
+        // Without records, everything.
+        assert_eq!(run(&[], None, None).len(), 4);
+    }
+
+    #[test]
+    fn a_fingerprint_mismatch_selects_everything_and_says_why() {
+        let store = store();
+        let (graph, sources, tests) = (graph(), sources(), tests());
+        let selection = select(&Inputs {
+            changed: &BTreeSet::new(),
+            graph: &graph,
+            sources: &sources,
+            tests: &tests,
+            store: Some(&store),
+            store_mismatch: Some("the usage records were made with another Cargo.lock".to_owned()),
+            coverage: None,
+        });
+        assert_eq!(selection.selected.len(), 4);
+        assert_eq!(
+            selection.everything(),
+            Some("the usage records were made with another Cargo.lock")
+        );
+        assert!(
+            selection
+                .headline()
+                .starts_with("4 of 4 tests selected (4 everything)"),
+            "{}",
+            selection.headline()
+        );
+    }
+
+    struct Map(CoverageVerdict, BTreeSet<String>);
+
+    impl CoverageLookup for Map {
+        fn verdict(&self, _file: &Path) -> CoverageVerdict {
+            self.0.clone()
+        }
+        fn mapped_tests(&self) -> BTreeSet<String> {
+            self.1.clone()
+        }
+    }
+
+    #[test]
+    fn the_coverage_map_narrows_a_binary_change_to_the_tests_that_ran_it() {
+        let store = store();
+        let mapped = names(&["sql::bank", "sql::kv", "cli::publish"]);
+        let map = Map(
+            CoverageVerdict::Tests {
+                tests: names(&["sql::kv"]),
+                file_wide: false,
+            },
+            mapped.clone(),
+        );
+        // cli::code is not in the map (it failed under instrumentation, say): its usage decides.
+        assert_eq!(
+            run(&["crates/keel-host/src/sql.rs"], Some(&store), Some(&map)),
+            names(&["sql::kv", "cli::code"])
+        );
+        let unplaceable = Map(
+            CoverageVerdict::Unplaceable("differs from the map's copy".to_owned()),
+            mapped.clone(),
+        );
+        assert_eq!(
+            run(
+                &["crates/keel-host/src/sql.rs"],
+                Some(&store),
+                Some(&unplaceable)
+            )
+            .len(),
+            4
+        );
+        let not_mapped = Map(CoverageVerdict::NotMapped, mapped);
+        assert_eq!(
+            run(
+                &["crates/keel-host/src/sql.rs"],
+                Some(&store),
+                Some(&not_mapped)
+            )
+            .len(),
+            4
+        );
+    }
+
+    #[test]
+    fn explain_says_why_and_why_not() {
+        let store = store();
+        let changed: BTreeSet<PathBuf> = [PathBuf::from("modules/bank/src/lib.rs")].into();
+        let (graph, sources, tests) = (graph(), sources(), tests());
+        let inputs = Inputs {
+            changed: &changed,
+            graph: &graph,
+            sources: &sources,
+            tests: &tests,
+            store: Some(&store),
+            store_mismatch: None,
+            coverage: None,
+        };
+        let selection = select(&inputs);
+        assert!(
+            selection
+                .explain("sql::bank", &inputs)
+                .contains("it used module bank, which changed")
+        );
+        let not = selection.explain("sql::kv", &inputs);
+        assert!(
+            not.contains("not selected") && not.contains("modules [kv]"),
+            "{not}"
+        );
+        assert!(selection.explain("nope", &inputs).contains("no such test"));
+    }
+}
