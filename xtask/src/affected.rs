@@ -8,6 +8,7 @@
 //! affected tests on every save.
 
 pub(crate) mod changes;
+pub(crate) mod recall;
 pub(crate) mod rules;
 pub(crate) mod store;
 pub(crate) mod watch;

@@ -597,6 +597,8 @@ mod tests {
             timings: Vec::new(),
             wall: Duration::from_millis(5),
             used_nextest: true,
+            registered: Some(1),
+            affected_headline: None,
             infrastructure_errors,
             interrupted: false,
             selected: None,

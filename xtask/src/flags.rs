@@ -39,7 +39,13 @@ pub(crate) enum Command {
     Extract(Extract),
     /// Fuzz a fresh server against its OpenAPI description with schemathesis (a step of qa).
     OpenapiCheck(OpenapiCheck),
+    /// Measure --affected by mutation: every test a mutation fails must be selected (minutes).
+    AffectedRecall(AffectedRecall),
 }
+
+/// Flags of `cargo xtask affected-recall`: none; the mutations are listed in `affected/recall.rs`.
+#[derive(Debug, Args)]
+pub(crate) struct AffectedRecall {}
 
 /// Flags of `cargo xtask warmup`: none; it builds the same artifacts for every kind of run.
 #[derive(Debug, Args)]
@@ -124,6 +130,9 @@ pub(crate) struct Smoketest {
     /// Watch mode's saved files, which replace git's changes in a round.
     #[arg(skip)]
     pub(crate) changed_files: Option<Vec<PathBuf>>,
+    /// Leave the usage records alone (runs of a mutated tree must not become records).
+    #[arg(skip)]
+    pub(crate) no_usage_records: bool,
     /// Extra arguments for the test binary (after `--`), such as `--exact` or `--skip NAME`.
     #[arg(last = true)]
     pub(crate) extra_args: Vec<String>,
@@ -279,6 +288,7 @@ impl Smoketest {
             explain: None,
             watch: false,
             changed_files: None,
+            no_usage_records: false,
             extra_args: Vec::new(),
         }
     }

@@ -74,6 +74,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Archive(it) => it.run(&sh),
         Command::Extract(it) => it.run(&sh),
         Command::OpenapiCheck(it) => it.run(&sh),
+        Command::AffectedRecall(_) => affected::recall::run(&sh, affected::recall::MUTATIONS),
     }
 }
 

@@ -59,6 +59,10 @@ pub(crate) struct SuiteReport {
     pub(crate) infrastructure_errors: Vec<String>,
     /// Whether Ctrl-C or SIGTERM stopped the test runner; the summary counts what finished.
     pub(crate) interrupted: bool,
+    /// How many tests the binary registers; none when its metadata could not be read.
+    pub(crate) registered: Option<usize>,
+    /// With `--affected`: "N of M tests selected (counts per reason)".
+    pub(crate) affected_headline: Option<String>,
     /// Every test the run selected, before partitioning; none when listing failed.
     pub(crate) selected: Option<BTreeSet<String>>,
     /// With `--partition`: this shard's tests and predicted time.
@@ -150,6 +154,9 @@ pub(crate) fn finish(flags: &flags::Smoketest, report: &SuiteReport) -> anyhow::
     let root = project_root();
     let out_dir = report_dir(&smoketest_dir(&root), flags.partition.as_ref());
     eprint!("{}", report.summary.render(&report.builds, &report.timings));
+    if let Some(headline) = &report.affected_headline {
+        eprintln!("\naffected: {headline}");
+    }
     if let Some(shard) = &report.shard {
         eprintln!(
             "\nshard {}: {} test(s), predicted {:.1}s, ran {:.1}s",
@@ -521,7 +528,7 @@ pub(crate) fn run_suite(
             runner_failures[0]
         ));
     }
-    if metadata.is_some() && !interrupted {
+    if metadata.is_some() && !interrupted && !flags.no_usage_records {
         let full_green = flags.filters.is_empty()
             && flags.extra_args.is_empty()
             && flags.partition.is_none()
@@ -554,6 +561,8 @@ pub(crate) fn run_suite(
         used_nextest,
         infrastructure_errors,
         interrupted,
+        registered: metadata.as_ref().map(Vec::len),
+        affected_headline: affected.as_ref().map(|it| it.selection.headline()),
         selected,
         shard,
     })
