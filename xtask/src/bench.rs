@@ -65,8 +65,8 @@ impl flags::Bench {
         let module_code = ["module_code::".to_owned()];
         let shared_builds = suite(16, &module_code, true, &[])?;
         let isolated_builds = suite(16, &module_code, false, &[])?;
-        let shard_balance =
-            shard_balance::measure(sh, &self.filters).context("measure the shard balance")?;
+        let shard_balance = shard_balance::measure(sh, &self.filters, &serial.summary)
+            .context("measure the shard balance")?;
 
         let runs = [
             ("suite -j16", &parallel),

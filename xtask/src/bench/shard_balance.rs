@@ -3,15 +3,39 @@
 //! time (`-j 1`, so a test's time is its own), and the slowest shard is compared with the mean,
 //! as the runner predicts it from the recorded durations and as the shards' runs measure it.
 //! Goal for `duration:`: the slowest shard at most 1.10 times the mean.
+//! The shards run at `-j 1`, so they are balanced by the durations of the bench's own `-j 1` full
+//! run (a `-j 16` run's durations stretch unevenly under contention); the checkout's recorded
+//! durations are put back afterwards.
+
+use std::{fs, path::PathBuf};
 
 use serde::Serialize;
 use xshell::Shell;
 
 use crate::smoketest::{
-    self,
+    self, Summary,
     partition::{Partition, PartitionKind},
 };
-use crate::{flags, process};
+use crate::{flags, process, project_root};
+
+/// Puts the recorded durations back, however the measurement ends.
+struct RestoreDurations {
+    saved: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl Drop for RestoreDurations {
+    fn drop(&mut self) {
+        for (path, bytes) in &self.saved {
+            let restored = match bytes {
+                Some(bytes) => fs::write(path, bytes),
+                None => fs::remove_file(path),
+            };
+            if let Err(err) = restored {
+                eprintln!("warning: could not restore {}: {err}", path.display());
+            }
+        }
+    }
+}
 
 /// Shard counts measured.
 const SHARD_COUNTS: [u64; 3] = [2, 4, 8];
@@ -35,8 +59,25 @@ pub(super) struct ShardBalance {
     pub(super) measured_slowest_over_mean: Option<f64>,
 }
 
-/// Runs every shard of every kind and count; `filters` narrow the suite as for the other runs.
-pub(super) fn measure(sh: &Shell, filters: &[String]) -> anyhow::Result<Vec<ShardBalance>> {
+/// Runs every shard of every kind and count, balanced by `balance_input`'s durations (the `-j 1`
+/// run); `filters` narrow the suite as for the other runs.
+pub(super) fn measure(
+    sh: &Shell,
+    filters: &[String],
+    balance_input: &Summary,
+) -> anyhow::Result<Vec<ShardBalance>> {
+    let out_dir = keel_artifacts::smoketest_dir(&project_root());
+    let _restore = RestoreDurations {
+        saved: ["test-durations.json", "test-durations.md"]
+            .iter()
+            .map(|name| {
+                let path = out_dir.join(name);
+                let bytes = fs::read(&path).ok();
+                (path, bytes)
+            })
+            .collect(),
+    };
+    balance_input.write_durations(&out_dir)?;
     let mut rows = Vec::new();
     for total in SHARD_COUNTS {
         for (kind, name) in KINDS {
