@@ -2,11 +2,12 @@
 //!
 //! `warmup` builds the server, the CLI, the precompiled modules and the smoketests binary and records them
 //! in `target/smoketest/manifest.json`; `smoketest` starts shared servers and runs the suite; `qa` is what
-//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `tidy` checks the tree. Each task lives in its own module,
+//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `coverage-map` records the lines each smoketest executes in the server and the CLI; `tidy` checks the tree. Each task lives in its own module,
 //! next to nothing but its flags (`flags.rs`); `main` only dispatches.
 
 mod archive;
 mod bench;
+mod coverage;
 mod flags;
 mod openapi_check;
 mod process;
@@ -70,6 +71,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Archive(it) => it.run(&sh),
         Command::Extract(it) => it.run(&sh),
         Command::OpenapiCheck(it) => it.run(&sh),
+        Command::CoverageMap(it) => it.run(&sh),
     }
 }
 

@@ -7,7 +7,7 @@ use std::{fs, io, io::Write, os::unix::fs::PermissionsExt, path::Path};
 /// The parent directory is created when missing. The temp file is hidden (leading dot) so
 /// directory readers skip it, and removed if anything fails. The file is world-readable, as
 /// records and the manifest hold nothing secret.
-pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

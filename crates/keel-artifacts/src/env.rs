@@ -27,6 +27,10 @@ pub const STANDALONE_BIN: &str = "KEEL_STANDALONE_BIN";
 /// Overrides the `keel` binary the manifest names.
 pub const CLI_BIN: &str = "KEEL_CLI_BIN";
 
+/// Where a coverage-instrumented binary writes its profile (LLVM's own variable): `cargo xtask
+/// coverage-map` sets it for each test process, and the servers and CLI runs it starts inherit it.
+pub const LLVM_PROFILE_FILE: &str = "LLVM_PROFILE_FILE";
+
 /// The variables that name a run's servers; the xtask clears them before it sets its own.
 pub const SERVER_VARIABLES: &[&str] =
     &[REMOTE_SERVER, SHARED_SERVERS, SHARED_SERVER_LOGS, POOL_DIR];

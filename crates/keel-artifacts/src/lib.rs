@@ -15,6 +15,7 @@
 //! - `manifest`: [`Manifest`], [`Artifact`] and freshness checks.
 //! - `records`: [`TestRecord`], [`ModuleBuildRecord`], [`TestMeta`], [`BuildTiming`], [`BenchOverhead`].
 //! - `errors`: [`ManifestError`] and [`Staleness`].
+//! - `atomic`: [`write_atomic`], how every record and map is written.
 
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ mod manifest;
 mod records;
 mod root;
 
+pub use atomic::write_atomic;
 pub use errors::{ManifestError, Staleness};
 pub use hashing::{hash_file, hash_input_files, hash_inputs};
 pub use manifest::{Artifact, MANIFEST_VERSION, Manifest};

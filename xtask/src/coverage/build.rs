@@ -1,0 +1,157 @@
+//! The coverage-instrumented `keel-standalone` and `keel`: a release build with
+//! `-C instrument-coverage` (after the user's own RUSTFLAGS) into `target/coverage`, so the normal
+//! builds stay untouched and a second map build recompiles only what changed.
+//!
+//! The build names the host triple with `--target`, so the flags reach only the binaries' own
+//! code: build scripts and proc macros stay uninstrumented and write no profiles while cargo runs them.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cargo_metadata::{Metadata, TargetKind};
+use xshell::{Shell, cmd};
+
+use crate::{cargo, process, progress::Progress, project_root};
+
+/// The target dir of the instrumented build, relative to the workspace root.
+pub(crate) const TARGET_DIR: &str = "target/coverage";
+
+/// The server: package and binary.
+const SERVER: (&str, &str) = ("keel-standalone", "keel-standalone");
+/// The CLI: package and binary.
+const CLI: (&str, &str) = ("keel-cli", "keel");
+
+/// What the instrumented build produced.
+#[derive(Debug, Clone)]
+pub(crate) struct InstrumentedBinaries {
+    /// `keel-standalone`, absolute.
+    pub(crate) server: PathBuf,
+    /// `keel`, absolute.
+    pub(crate) cli: PathBuf,
+    /// The server's `main.rs`, relative to the workspace root: every server that shut down
+    /// gracefully executed some of it, so a test whose profiles miss it lost its server's.
+    pub(crate) server_main: PathBuf,
+}
+
+/// Builds both binaries for `host` with coverage instrumentation.
+pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinaries> {
+    let root = project_root();
+    let cargo = cargo();
+    let metadata = workspace_metadata(sh)?;
+    let server_main = binary_source(&metadata, SERVER)?;
+    binary_source(&metadata, CLI)?;
+    let server_main = server_main
+        .strip_prefix(&root)
+        .map(Path::to_path_buf)
+        .unwrap_or(server_main);
+
+    let progress = Progress::start("instrumented binaries");
+    let rustflags = instrumented_rustflags(
+        std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().as_deref(),
+        std::env::var("RUSTFLAGS").ok().as_deref(),
+    );
+    let target_dir = root.join(TARGET_DIR);
+    let color: &[&str] = if progress.is_fancy() {
+        &["--color=always"]
+    } else {
+        &[]
+    };
+    let (server_package, server_bin) = SERVER;
+    let (cli_package, cli_bin) = CLI;
+    let build = process::run_cargo_json(
+        cmd!(
+            sh,
+            "{cargo} build --release -p {server_package} -p {cli_package} --target {host} --target-dir {target_dir} --message-format=json-render-diagnostics {color...}"
+        )
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags),
+        &progress,
+    )
+    .context("build keel-standalone and keel with -C instrument-coverage")?;
+    let out_dir = target_dir.join(host).join("release");
+    let binaries = InstrumentedBinaries {
+        server: out_dir.join(server_bin),
+        cli: out_dir.join(cli_bin),
+        server_main,
+    };
+    for binary in [&binaries.server, &binaries.cli] {
+        if !binary.is_file() {
+            bail!("cargo succeeded but built no {}", binary.display());
+        }
+    }
+    progress.finish(&match build.crates_compiled {
+        0 => "fresh".to_owned(),
+        n => format!("{n} crate(s) compiled"),
+    });
+    Ok(binaries)
+}
+
+/// `cargo metadata --no-deps` of the workspace.
+fn workspace_metadata(sh: &Shell) -> anyhow::Result<Metadata> {
+    let cargo = cargo();
+    let json = process::read(cmd!(sh, "{cargo} metadata --no-deps --format-version 1").quiet())
+        .context("read the workspace with `cargo metadata`")?;
+    serde_json::from_str(&json).context("parse the output of `cargo metadata`")
+}
+
+/// The source file of binary `bin` of package `package`.
+fn binary_source(metadata: &Metadata, (package, bin): (&str, &str)) -> anyhow::Result<PathBuf> {
+    metadata
+        .workspace_packages()
+        .into_iter()
+        .filter(|it| it.name.as_str() == package)
+        .flat_map(|it| &it.targets)
+        .find(|target| target.name == bin && target.kind.contains(&TargetKind::Bin))
+        .map(|target| target.src_path.clone().into_std_path_buf())
+        .with_context(|| format!("the workspace has no binary `{bin}` in package `{package}`"))
+}
+
+/// The user's rustflags (`CARGO_ENCODED_RUSTFLAGS`, which cargo reads first, else `RUSTFLAGS`)
+/// with `-C instrument-coverage` after them, encoded for `CARGO_ENCODED_RUSTFLAGS`.
+fn instrumented_rustflags(encoded: Option<&str>, plain: Option<&str>) -> String {
+    let mut flags: Vec<&str> = match (encoded, plain) {
+        (Some(encoded), _) => encoded.split('\x1f').collect(),
+        (None, Some(plain)) => plain.split_whitespace().collect(),
+        (None, None) => Vec::new(),
+    };
+    flags.retain(|it| !it.is_empty());
+    flags.extend(["-C", "instrument-coverage"]);
+    flags.join("\x1f")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_users_rustflags_come_first() {
+        assert_eq!(
+            instrumented_rustflags(None, None),
+            "-C\x1finstrument-coverage"
+        );
+        assert_eq!(
+            instrumented_rustflags(None, Some(" -C target-cpu=native  --cfg x ")),
+            "-C\x1ftarget-cpu=native\x1f--cfg\x1fx\x1f-C\x1finstrument-coverage"
+        );
+        // cargo reads the encoded form first, so the plain one is ignored when both are set.
+        assert_eq!(
+            instrumented_rustflags(Some("--cfg\x1fa b"), Some("--cfg other")),
+            "--cfg\x1fa b\x1f-C\x1finstrument-coverage"
+        );
+        assert_eq!(
+            instrumented_rustflags(Some(""), Some("--cfg other")),
+            "-C\x1finstrument-coverage"
+        );
+    }
+
+    #[test]
+    fn binaries_are_found_in_the_workspace_metadata() {
+        let sh = Shell::new().unwrap();
+        sh.change_dir(project_root());
+        let metadata = workspace_metadata(&sh).unwrap();
+        let server = binary_source(&metadata, SERVER).unwrap();
+        assert!(server.ends_with("crates/keel-standalone/src/main.rs"), "{}", server.display());
+        assert!(binary_source(&metadata, CLI).unwrap().ends_with("crates/keel-cli/src/main.rs"));
+        let error = binary_source(&metadata, ("keel-cli", "nope")).unwrap_err();
+        assert_eq!(error.to_string(), "the workspace has no binary `nope` in package `keel-cli`");
+    }
+}
