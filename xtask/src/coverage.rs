@@ -2,7 +2,8 @@
 //! smoketest executes, for the affected-test selection (`map::CoverageMap`).
 //!
 //! Steps: find or install the LLVM tools (`tools`); build `keel-standalone` and `keel` with
-//! `-C instrument-coverage` into `target/coverage` (`build`); warm up as usual (modules, the
+//! `-C instrument-coverage` on the workspace's crates into `target/coverage` (`build`, with the
+//! xtask as the rustc wrapper that adds the flag, `rustc_wrapper`); warm up as usual (modules, the
 //! smoketests binary); list the selected tests; run each in its own smoketests process against
 //! its own instrumented server, N at a time, tests marked serial alone afterwards (`run`); merge
 //! and export each test's profiles as lcov and read its lines (`export`, `lcov`); write
@@ -18,6 +19,7 @@ pub(crate) mod map;
 mod query;
 mod ranges;
 mod run;
+pub(crate) mod rustc_wrapper;
 mod tools;
 
 use std::{
@@ -62,8 +64,10 @@ impl flags::CoverageMap {
         let binaries = build::build(sh, &host)?;
         let build_wall = started.elapsed();
         let started = Instant::now();
-        // The server comes from the instrumented build; warmup provides the rest.
-        let warmup = warmup::warmup(sh, WarmupPlan { server: false })?;
+        // The tests use the instrumented server and CLI, the modules and the smoketests binary of
+        // the usual warmup. It builds the normal server too: `keel` alone would compile keel-api
+        // with other features, and the next `cargo xtask smoketest` would compile it back.
+        let warmup = warmup::warmup(sh, WarmupPlan { server: true })?;
         let warmup_wall = started.elapsed();
         let plan = plan_tests(sh, &warmup.test_binary, &self.filters)?;
 
@@ -248,11 +252,7 @@ fn map_tests(
 }
 
 /// Runs test `name` and, when it passed, exports its lines.
-fn map_one(
-    name: &str,
-    runner: &TestRunner<'_>,
-    exporter: &Exporter<'_>,
-) -> anyhow::Result<Mapped> {
+fn map_one(name: &str, runner: &TestRunner<'_>, exporter: &Exporter<'_>) -> anyhow::Result<Mapped> {
     let run = runner.run(name)?;
     let profiles = match run.outcome {
         Ok(profiles) => profiles,
@@ -387,7 +387,11 @@ mod tests {
         let metadata = [
             meta("a::one", None, None),
             meta("a::two", Some("dozens of threads"), None),
-            meta("a::three", None, Some("needs cargo: builds a module at run time")),
+            meta(
+                "a::three",
+                None,
+                Some("needs cargo: builds a module at run time"),
+            ),
             meta("a::unselected", None, None),
         ];
         let plan = plan_from(["a::one", "a::two", "a::three", "a::new"], &metadata);
@@ -408,17 +412,17 @@ mod tests {
     #[test]
     fn spreads_show_median_and_max() {
         assert_eq!(spread(&[]), "none");
-        assert_eq!(
-            spread(&[3000.0, 1000.0, 2000.0]),
-            "median 2.00s, max 3.00s"
-        );
+        assert_eq!(spread(&[3000.0, 1000.0, 2000.0]), "median 2.00s, max 3.00s");
     }
 
     #[test]
     fn the_canonical_root_is_a_second_spelling_only_when_it_differs() {
         let dir = tempfile::tempdir().unwrap();
         let canonical = dir.path().canonicalize().unwrap();
-        assert_eq!(workspace_roots(&canonical), [canonical.clone()]);
+        assert_eq!(
+            workspace_roots(&canonical),
+            std::slice::from_ref(&canonical)
+        );
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&canonical, &link).unwrap();
         assert_eq!(workspace_roots(&link), [link.clone(), canonical]);

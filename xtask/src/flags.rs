@@ -429,21 +429,31 @@ mod tests {
             panic!("not a coverage-map command")
         };
         assert_eq!((flags.jobs, flags.filters.len(), flags.query), (2, 0, None));
-        let Some(Command::CoverageMap(flags)) = parse(&["coverage-map", "sql::", "cli::", "-j", "4"])
-            .unwrap()
-            .command
-        else {
-            panic!("not a coverage-map command")
-        };
-        assert_eq!((flags.jobs, flags.filters), (4, vec!["sql::".to_owned(), "cli::".to_owned()]));
         let Some(Command::CoverageMap(flags)) =
-            parse(&["coverage-map", "--query", "crates/keel-host/src/guard.rs:3-9"])
+            parse(&["coverage-map", "sql::", "cli::", "-j", "4"])
                 .unwrap()
                 .command
         else {
             panic!("not a coverage-map command")
         };
-        assert_eq!(flags.query.as_deref(), Some("crates/keel-host/src/guard.rs:3-9"));
+        assert_eq!(
+            (flags.jobs, flags.filters),
+            (4, vec!["sql::".to_owned(), "cli::".to_owned()])
+        );
+        let Some(Command::CoverageMap(flags)) = parse(&[
+            "coverage-map",
+            "--query",
+            "crates/keel-host/src/guard.rs:3-9",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not a coverage-map command")
+        };
+        assert_eq!(
+            flags.query.as_deref(),
+            Some("crates/keel-host/src/guard.rs:3-9")
+        );
         assert!(parse(&["coverage-map", "-j", "0"]).is_err());
         assert!(parse(&["coverage-map", "sql::", "--query", "a.rs"]).is_err());
     }

@@ -30,6 +30,10 @@ use crate::flags::Command;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
+    // Called by cargo as the rustc wrapper of `coverage-map`'s instrumented build.
+    if let Some(exit) = coverage::rustc_wrapper::run_if_called() {
+        return exit;
+    }
     let flags = flags::Xtask::parse();
     let result = run(flags);
     if let Err(err) = &result {

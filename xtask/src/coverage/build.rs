@@ -1,9 +1,11 @@
-//! The coverage-instrumented `keel-standalone` and `keel`: a release build with
-//! `-C instrument-coverage` (after the user's own RUSTFLAGS) into `target/coverage`, so the normal
-//! builds stay untouched and a second map build recompiles only what changed.
+//! The coverage-instrumented `keel-standalone` and `keel`: a release build into
+//! `target/coverage`, so the normal builds stay untouched and a second map build recompiles only
+//! what changed. The workspace's crates get `-C instrument-coverage` from the xtask acting as
+//! cargo's `RUSTC_WORKSPACE_WRAPPER` (see `rustc_wrapper` for why not RUSTFLAGS); the user's own
+//! RUSTFLAGS apply to every crate as in any build.
 //!
-//! The build names the host triple with `--target`, so the flags reach only the binaries' own
-//! code: build scripts and proc macros stay uninstrumented and write no profiles while cargo runs them.
+//! The build names the host triple with `--target`, which is how the wrapper tells the binaries'
+//! code from build scripts and proc macros (built without one, never instrumented).
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +13,7 @@ use anyhow::{Context, bail};
 use cargo_metadata::{Metadata, TargetKind};
 use xshell::{Shell, cmd};
 
-use crate::{cargo, process, progress::Progress, project_root};
+use crate::{cargo, coverage::rustc_wrapper, process, progress::Progress, project_root};
 
 /// The target dir of the instrumented build, relative to the workspace root.
 pub(crate) const TARGET_DIR: &str = "target/coverage";
@@ -46,10 +48,7 @@ pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinari
         .unwrap_or(server_main);
 
     let progress = Progress::start("instrumented binaries");
-    let rustflags = instrumented_rustflags(
-        std::env::var("CARGO_ENCODED_RUSTFLAGS").ok().as_deref(),
-        std::env::var("RUSTFLAGS").ok().as_deref(),
-    );
+    let [wrapper, marker] = rustc_wrapper::cargo_env()?;
     let target_dir = root.join(TARGET_DIR);
     let color: &[&str] = if progress.is_fancy() {
         &["--color=always"]
@@ -63,10 +62,11 @@ pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinari
             sh,
             "{cargo} build --release -p {server_package} -p {cli_package} --target {host} --target-dir {target_dir} --message-format=json-render-diagnostics {color...}"
         )
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags),
+        .env(wrapper.0, wrapper.1)
+        .env(marker.0, marker.1),
         &progress,
     )
-    .context("build keel-standalone and keel with -C instrument-coverage")?;
+    .context("build keel-standalone and keel with coverage instrumentation")?;
     let out_dir = target_dir.join(host).join("release");
     let binaries = InstrumentedBinaries {
         server: out_dir.join(server_bin),
@@ -105,43 +105,9 @@ fn binary_source(metadata: &Metadata, (package, bin): (&str, &str)) -> anyhow::R
         .with_context(|| format!("the workspace has no binary `{bin}` in package `{package}`"))
 }
 
-/// The user's rustflags (`CARGO_ENCODED_RUSTFLAGS`, which cargo reads first, else `RUSTFLAGS`)
-/// with `-C instrument-coverage` after them, encoded for `CARGO_ENCODED_RUSTFLAGS`.
-fn instrumented_rustflags(encoded: Option<&str>, plain: Option<&str>) -> String {
-    let mut flags: Vec<&str> = match (encoded, plain) {
-        (Some(encoded), _) => encoded.split('\x1f').collect(),
-        (None, Some(plain)) => plain.split_whitespace().collect(),
-        (None, None) => Vec::new(),
-    };
-    flags.retain(|it| !it.is_empty());
-    flags.extend(["-C", "instrument-coverage"]);
-    flags.join("\x1f")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_users_rustflags_come_first() {
-        assert_eq!(
-            instrumented_rustflags(None, None),
-            "-C\x1finstrument-coverage"
-        );
-        assert_eq!(
-            instrumented_rustflags(None, Some(" -C target-cpu=native  --cfg x ")),
-            "-C\x1ftarget-cpu=native\x1f--cfg\x1fx\x1f-C\x1finstrument-coverage"
-        );
-        // cargo reads the encoded form first, so the plain one is ignored when both are set.
-        assert_eq!(
-            instrumented_rustflags(Some("--cfg\x1fa b"), Some("--cfg other")),
-            "--cfg\x1fa b\x1f-C\x1finstrument-coverage"
-        );
-        assert_eq!(
-            instrumented_rustflags(Some(""), Some("--cfg other")),
-            "-C\x1finstrument-coverage"
-        );
-    }
 
     #[test]
     fn binaries_are_found_in_the_workspace_metadata() {
@@ -149,9 +115,20 @@ mod tests {
         sh.change_dir(project_root());
         let metadata = workspace_metadata(&sh).unwrap();
         let server = binary_source(&metadata, SERVER).unwrap();
-        assert!(server.ends_with("crates/keel-standalone/src/main.rs"), "{}", server.display());
-        assert!(binary_source(&metadata, CLI).unwrap().ends_with("crates/keel-cli/src/main.rs"));
+        assert!(
+            server.ends_with("crates/keel-standalone/src/main.rs"),
+            "{}",
+            server.display()
+        );
+        assert!(
+            binary_source(&metadata, CLI)
+                .unwrap()
+                .ends_with("crates/keel-cli/src/main.rs")
+        );
         let error = binary_source(&metadata, ("keel-cli", "nope")).unwrap_err();
-        assert_eq!(error.to_string(), "the workspace has no binary `nope` in package `keel-cli`");
+        assert_eq!(
+            error.to_string(),
+            "the workspace has no binary `nope` in package `keel-cli`"
+        );
     }
 }

@@ -77,10 +77,15 @@ mod tests {
     fn n_items_really_run_together() {
         // Each item waits for the other: with fewer than two workers this would never return.
         let barrier = Barrier::new(2);
-        let results = run_parallel(&[1, 2], 2, || false, |item| {
-            barrier.wait();
-            *item
-        });
+        let results = run_parallel(
+            &[1, 2],
+            2,
+            || false,
+            |item| {
+                barrier.wait();
+                *item
+            },
+        );
         assert_eq!(results, [Some(1), Some(2)]);
     }
 

@@ -47,10 +47,8 @@ pub(crate) fn parse(lcov: &str, roots: &[&Path]) -> anyhow::Result<BTreeMap<Path
                     executed.push(line_number);
                 }
             }
-        } else if line == "end_of_record" {
-            if current.take().is_none() {
-                bail!("lcov line {line_no}: end_of_record without a file record");
-            }
+        } else if line == "end_of_record" && current.take().is_none() {
+            bail!("lcov line {line_no}: end_of_record without a file record");
         }
     }
     if current.is_some() {
@@ -160,7 +158,11 @@ end_of_record
 
     #[test]
     fn the_second_spelling_of_the_root_is_tried_too() {
-        let files = parse(LCOV, &[Path::new("/elsewhere"), Path::new("/work/keel/crates")]).unwrap();
+        let files = parse(
+            LCOV,
+            &[Path::new("/elsewhere"), Path::new("/work/keel/crates")],
+        )
+        .unwrap();
         assert!(files.contains_key(Path::new("keel-host/src/guard.rs")));
         assert!(parse(LCOV, &[Path::new("/elsewhere")]).unwrap().is_empty());
     }
@@ -178,9 +180,15 @@ end_of_record
     fn malformed_reports_are_refused_with_the_line() {
         let cases = [
             ("DA:1,1\n", "lcov line 1: DA: outside a file record"),
-            ("SF:/r/a.rs\nDA:x,1\nend_of_record\n", "lcov line 2: `DA:x,1`"),
+            (
+                "SF:/r/a.rs\nDA:x,1\nend_of_record\n",
+                "lcov line 2: `DA:x,1`",
+            ),
             ("SF:/r/a.rs\nDA:3\nend_of_record\n", "lcov line 2: `DA:3`"),
-            ("SF:/r/a.rs\nDA:0,1\nend_of_record\n", "lcov line 2: `DA:0,1`"),
+            (
+                "SF:/r/a.rs\nDA:0,1\nend_of_record\n",
+                "lcov line 2: `DA:0,1`",
+            ),
             ("SF:/r/a.rs\nDA:1,1\n", "ends inside a file record"),
             ("SF:/r/a.rs\nSF:/r/b.rs\n", "lcov line 2: SF: before"),
             ("end_of_record\n", "lcov line 1: end_of_record without"),

@@ -375,10 +375,7 @@ mod tests {
             })
             .collect();
         let selection = hand_made_map().tests_for_hunks(Path::new(file), &hunks);
-        (
-            selection.tests.into_iter().collect(),
-            selection.file_wide,
-        )
+        (selection.tests.into_iter().collect(), selection.file_wide)
     }
 
     fn names(names: &[&str]) -> Vec<String> {

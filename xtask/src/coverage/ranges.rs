@@ -60,7 +60,8 @@ impl LineRanges {
         if end < start {
             return false;
         }
-        self.range_at(start).is_some_and(|[_, range_end]| range_end >= end)
+        self.range_at(start)
+            .is_some_and(|[_, range_end]| range_end >= end)
     }
 
     /// Whether any line from `start` to `end` (inclusive) is in the set.
@@ -173,7 +174,13 @@ mod tests {
         let json = serde_json::to_string(&ranges).unwrap();
         assert_eq!(json, "[[1,2],[7,7]]");
         assert_eq!(serde_json::from_str::<LineRanges>(&json).unwrap(), ranges);
-        for bad in ["[[0,2]]", "[[5,3]]", "[[5,9],[2,3]]", "[[1,4],[5,6]]", "[[1,4],[3,6]]"] {
+        for bad in [
+            "[[0,2]]",
+            "[[5,3]]",
+            "[[5,9],[2,3]]",
+            "[[1,4],[5,6]]",
+            "[[1,4],[3,6]]",
+        ] {
             assert!(
                 serde_json::from_str::<LineRanges>(bad).is_err(),
                 "{bad} was accepted"

@@ -1,7 +1,15 @@
 //! Running one smoketest for the coverage map: its own smoketests process (`--exact NAME`), so
 //! the harness starts a server of its own for it, from the instrumented binaries, with
 //! `LLVM_PROFILE_FILE` naming the test's profile directory; the servers and `keel` runs the test
-//! starts inherit it, and each process writes `<pid>-<binary signature>.profraw` as it exits.
+//! starts inherit it, and each process writes `<pid>.profraw`.
+//!
+//! The name is `%p.profraw`, without LLVM's `%m` (binary signature): with `%m` the profile
+//! runtime creates the file only when the process exits, so a process killed with SIGKILL (as
+//! `crash_server()` does) leaves no trace; with `%p` alone it creates the file when the process
+//! starts and fills it at exit, so a killed process leaves an empty file, and its test, whose
+//! coverage is then incomplete, is left out of the map instead of being mapped without it. (What
+//! `%m` would add, merging when a later process reuses a pid, needs the pid counter to wrap
+//! during one test.)
 //!
 //! Under `target/coverage/`, per test: `profiles/<test>/` (its profiles), `results/<test>/` (the
 //! harness's result record) and `logs/<test>.log` (the process's output).
@@ -52,6 +60,8 @@ pub(crate) struct Profiles {
     pub(crate) dir: PathBuf,
     /// The `.profraw` files, one per process that exited normally.
     pub(crate) raw: Vec<PathBuf>,
+    /// The test's log, where the LLVM tools' messages go too.
+    pub(crate) log: PathBuf,
 }
 
 impl TestRunner<'_> {
@@ -86,7 +96,7 @@ impl TestRunner<'_> {
             .env(keel_env::STANDALONE_BIN, &self.binaries.server)
             .env(keel_env::CLI_BIN, &self.binaries.cli)
             .env(keel_env::RESULTS_DIR, &results)
-            .env(keel_env::LLVM_PROFILE_FILE, profiles.join("%p-%m.profraw"));
+            .env(keel_env::LLVM_PROFILE_FILE, profiles.join("%p.profraw"));
         let mut command = process::sanitized_command(test);
         let log_for_stderr = log
             .try_clone()
@@ -108,16 +118,17 @@ impl TestRunner<'_> {
         process::check_interrupted()?;
         let records = TestRecord::read_all(&results)
             .with_context(|| format!("read the result record in {}", results.display()))?;
-        let raw = profraws(&profiles)?;
+        let (raw, unwritten) = profraws(&profiles)?;
         let shown_log = log_path
             .strip_prefix(self.root)
             .unwrap_or(&log_path)
             .display()
             .to_string();
-        let outcome = judge(name, status, &records, raw.len())
+        let outcome = judge(name, status, &records, raw.len(), unwritten)
             .map(|()| Profiles {
                 dir: profiles,
                 raw,
+                log: log_path.clone(),
             })
             .map_err(|reason| format!("{reason} (log: {shown_log})"));
         Ok(TestRun { outcome, wall })
@@ -125,12 +136,16 @@ impl TestRunner<'_> {
 }
 
 /// Whether test `name` can be mapped: it passed (its record says so and its process exited
-/// successfully) and left profiles; else why not, in one line. `status` is `None` after a timeout.
+/// successfully) and every process it started wrote its profile (`profile_count` did, `unwritten`
+/// left an empty file: the runtime creates it at start and fills it at exit, so those were killed,
+/// as a test's `crash_server()` does, and what they executed is unknown); else why not, in one
+/// line. `status` is `None` after a timeout.
 fn judge(
     name: &str,
     status: Option<ExitStatus>,
     records: &[TestRecord],
     profile_count: usize,
+    unwritten: usize,
 ) -> Result<(), String> {
     let Some(status) = status else {
         return Err(format!(
@@ -156,6 +171,12 @@ fn judge(
                 "its process exited with {status} before the test recorded a result"
             ));
         }
+    }
+    if unwritten > 0 {
+        return Err(format!(
+            "{unwritten} of its {} processes ended without writing a coverage profile (killed, or not stopped): what they executed is unknown",
+            profile_count + unwritten
+        ));
     }
     if profile_count == 0 {
         return Err(
@@ -185,17 +206,27 @@ fn recreate_dir(dir: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))
 }
 
-/// The `.profraw` files in `dir`, sorted.
-fn profraws(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// The `.profraw` files in `dir` that hold a profile, sorted, and how many are empty.
+fn profraws(dir: &Path) -> anyhow::Result<(Vec<PathBuf>, usize)> {
     let mut found = Vec::new();
+    let mut empty = 0;
     for entry in fs::read_dir(dir).with_context(|| format!("list {}", dir.display()))? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         if path.extension().is_some_and(|it| it == "profraw") {
-            found.push(path);
+            let size = entry
+                .metadata()
+                .with_context(|| format!("read the size of {}", path.display()))?
+                .len();
+            if size == 0 {
+                empty += 1;
+            } else {
+                found.push(path);
+            }
         }
     }
     found.sort();
-    Ok(found)
+    Ok((found, empty))
 }
 
 #[cfg(test)]
@@ -224,7 +255,10 @@ mod tests {
 
     #[test]
     fn a_passing_test_with_profiles_is_mapped() {
-        assert_eq!(judge("a::b", Some(ok()), &[record("a::b", None)], 3), Ok(()));
+        assert_eq!(
+            judge("a::b", Some(ok()), &[record("a::b", None)], 3, 0),
+            Ok(())
+        );
     }
 
     #[test]
@@ -236,27 +270,32 @@ mod tests {
                     Some(failed()),
                     &[record("a::b", Some("assertion failed\n  caused by: x"))],
                     2,
+                    0,
                 ),
                 "failed under instrumentation: assertion failed",
             ),
             (
-                judge("a::b", None, &[], 0),
+                judge("a::b", None, &[], 0, 0),
                 "timed out after 300 s and was stopped",
             ),
             (
-                judge("a::b", Some(ok()), &[record("a::c", None)], 1),
+                judge("a::b", Some(ok()), &[record("a::c", None)], 1, 0),
                 "did not run: the smoketests binary ran no test by this name",
             ),
             (
-                judge("a::b", Some(ExitStatus::from_raw(9)), &[], 0),
+                judge("a::b", Some(ExitStatus::from_raw(9)), &[], 0, 0),
                 "its process exited with signal: 9 (SIGKILL) before the test recorded a result",
             ),
             (
-                judge("a::b", Some(failed()), &[record("a::b", None)], 1),
+                judge("a::b", Some(failed()), &[record("a::b", None)], 1, 0),
                 "passed, but its process then exited with exit status: 101",
             ),
             (
-                judge("a::b", Some(ok()), &[record("a::b", None)], 0),
+                judge("a::b", Some(ok()), &[record("a::b", None)], 2, 1),
+                "1 of its 3 processes ended without writing a coverage profile (killed, or not stopped): what they executed is unknown",
+            ),
+            (
+                judge("a::b", Some(ok()), &[record("a::b", None)], 0, 0),
                 "no process wrote a coverage profile: are the binaries built with -C instrument-coverage?",
             ),
         ];
@@ -276,12 +315,18 @@ mod tests {
     }
 
     #[test]
-    fn only_profraw_files_are_profiles() {
+    fn only_written_profraw_files_are_profiles_and_empty_ones_are_counted() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["12-abc.profraw", "3-def.profraw", "merged.profdata", "notes.txt"] {
-            fs::write(dir.path().join(name), "").unwrap();
+        for name in [
+            "12-abc.profraw",
+            "3-def.profraw",
+            "merged.profdata",
+            "notes.txt",
+        ] {
+            fs::write(dir.path().join(name), "data").unwrap();
         }
-        let found = profraws(dir.path()).unwrap();
+        fs::write(dir.path().join("40-abc.profraw"), "").unwrap();
+        let (found, empty) = profraws(dir.path()).unwrap();
         assert_eq!(
             found,
             [
@@ -289,5 +334,6 @@ mod tests {
                 dir.path().join("3-def.profraw")
             ]
         );
+        assert_eq!(empty, 1);
     }
 }

@@ -32,7 +32,10 @@ pub(crate) fn host_triple(sh: &Shell) -> anyhow::Result<String> {
 pub(crate) fn ensure(sh: &Shell, host: &str) -> anyhow::Result<LlvmTools> {
     let sysroot = process::read(cmd!(sh, "rustc --print sysroot").quiet())
         .context("find the rust sysroot with `rustc --print sysroot`")?;
-    let bin_dir = Path::new(sysroot.trim()).join("lib/rustlib").join(host).join("bin");
+    let bin_dir = Path::new(sysroot.trim())
+        .join("lib/rustlib")
+        .join(host)
+        .join("bin");
     if let Some(tools) = found(&bin_dir) {
         return Ok(tools);
     }
