@@ -2,7 +2,7 @@
 //! `target/coverage`, so the normal builds stay untouched and a second map build recompiles only
 //! what changed. The workspace's crates get `-C instrument-coverage` from the xtask acting as
 //! cargo's `RUSTC_WORKSPACE_WRAPPER` (see `rustc_wrapper` for why not RUSTFLAGS); the user's own
-//! RUSTFLAGS apply to every crate as in any build.
+//! RUSTFLAGS apply to every crate as in any build, with a `--cfg` that names what the wrapper adds.
 //!
 //! The build names the host triple with `--target`, which is how the wrapper tells the binaries'
 //! code from build scripts and proc macros (built without one, never instrumented).
@@ -30,8 +30,8 @@ pub(crate) struct InstrumentedBinaries {
     pub(crate) server: PathBuf,
     /// `keel`, absolute.
     pub(crate) cli: PathBuf,
-    /// The server's `main.rs`, relative to the workspace root: every server that shut down
-    /// gracefully executed some of it, so a test whose profiles miss it lost its server's.
+    /// The server's `main.rs`, relative to the workspace root: every server executes some of
+    /// it, so a test whose profiles miss it did not profile its server.
     pub(crate) server_main: PathBuf,
 }
 
@@ -48,7 +48,7 @@ pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinari
         .unwrap_or(server_main);
 
     let progress = Progress::start("instrumented binaries");
-    let [wrapper, marker] = rustc_wrapper::cargo_env()?;
+    let wrapper_env = rustc_wrapper::cargo_env()?;
     let target_dir = root.join(TARGET_DIR);
     let color: &[&str] = if progress.is_fancy() {
         &["--color=always"]
@@ -62,8 +62,7 @@ pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinari
             sh,
             "{cargo} build --release -p {server_package} -p {cli_package} --target {host} --target-dir {target_dir} --message-format=json-render-diagnostics {color...}"
         )
-        .env(wrapper.0, wrapper.1)
-        .env(marker.0, marker.1),
+        .envs(wrapper_env),
         &progress,
     )
     .context("build keel-standalone and keel with coverage instrumentation")?;

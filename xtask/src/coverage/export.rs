@@ -43,8 +43,7 @@ pub(crate) struct Exporter<'a> {
 
 impl Exporter<'_> {
     /// The workspace sources the test's processes instrumented and executed, by path relative to
-    /// the workspace root. Fails when the server left no profile: every test talks to a server,
-    /// which writes its profile only when it shuts down gracefully.
+    /// the workspace root. Fails when no server left a profile: every test talks to a server.
     pub(crate) fn export(
         &self,
         profiles: &Profiles,
@@ -81,7 +80,7 @@ impl Exporter<'_> {
             .is_none_or(|it| it.executed.is_empty())
         {
             bail!(
-                "its server left no coverage profile ({} never ran): it did not shut down gracefully before its test process ended",
+                "no server left a coverage profile ({} never ran): did the harness start the instrumented keel-standalone with LLVM_PROFILE_FILE?",
                 server_main.display()
             );
         }

@@ -3,13 +3,13 @@
 //! `LLVM_PROFILE_FILE` naming the test's profile directory; the servers and `keel` runs the test
 //! starts inherit it, and each process writes `<pid>.profraw`.
 //!
-//! The name is `%p.profraw`, without LLVM's `%m` (binary signature): with `%m` the profile
-//! runtime creates the file only when the process exits, so a process killed with SIGKILL (as
-//! `crash_server()` does) leaves no trace; with `%p` alone it creates the file when the process
-//! starts and fills it at exit, so a killed process leaves an empty file, and its test, whose
-//! coverage is then incomplete, is left out of the map instead of being mapped without it. (What
-//! `%m` would add, merging when a later process reuses a pid, needs the pid counter to wrap
-//! during one test.)
+//! The name is `%c%p.profraw`: `%p` gives every process its own file, and `%c` (continuous
+//! mode, which needs the runtime counter relocation the build adds) maps the counters onto that
+//! file as the process starts, so what a process executed is on disk even when it is killed with
+//! SIGKILL, as a test's `crash_server()` does. A test is mapped only when none of its instrumented
+//! processes is still running once the test process has ended (its profile could still grow),
+//! and every profile holds data. (LLVM's `%m`, a binary signature for merging the files of one
+//! binary, is not used: a pid is not reused within one test unless the pid counter wraps.)
 //!
 //! Under `target/coverage/`, per test: `profiles/<test>/` (its profiles), `results/<test>/` (the
 //! harness's result record) and `logs/<test>.log` (the process's output).
@@ -96,7 +96,7 @@ impl TestRunner<'_> {
             .env(keel_env::STANDALONE_BIN, &self.binaries.server)
             .env(keel_env::CLI_BIN, &self.binaries.cli)
             .env(keel_env::RESULTS_DIR, &results)
-            .env(keel_env::LLVM_PROFILE_FILE, profiles.join("%p.profraw"));
+            .env(keel_env::LLVM_PROFILE_FILE, profiles.join("%c%p.profraw"));
         let mut command = process::sanitized_command(test);
         let log_for_stderr = log
             .try_clone()
@@ -118,16 +118,16 @@ impl TestRunner<'_> {
         process::check_interrupted()?;
         let records = TestRecord::read_all(&results)
             .with_context(|| format!("read the result record in {}", results.display()))?;
-        let (raw, unwritten) = profraws(&profiles)?;
+        let census = ProfileCensus::of(&profiles, self.binaries)?;
         let shown_log = log_path
             .strip_prefix(self.root)
             .unwrap_or(&log_path)
             .display()
             .to_string();
-        let outcome = judge(name, status, &records, raw.len(), unwritten)
+        let outcome = judge(name, status, &records, &census)
             .map(|()| Profiles {
                 dir: profiles,
-                raw,
+                raw: census.written,
                 log: log_path.clone(),
             })
             .map_err(|reason| format!("{reason} (log: {shown_log})"));
@@ -135,17 +135,71 @@ impl TestRunner<'_> {
     }
 }
 
+/// What a test's processes left in its profile directory.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ProfileCensus {
+    /// Profiles that hold data, sorted.
+    written: Vec<PathBuf>,
+    /// Empty profiles: processes that ended before the runtime set up their file.
+    empty: usize,
+    /// Processes that still run an instrumented binary, by pid.
+    running: Vec<u32>,
+}
+
+impl ProfileCensus {
+    /// Looks at every `<pid>.profraw` in `dir` and at whether its process still runs one of
+    /// `binaries` (a pid that was reused since runs another program).
+    fn of(dir: &Path, binaries: &InstrumentedBinaries) -> anyhow::Result<ProfileCensus> {
+        let mut census = ProfileCensus::default();
+        for entry in fs::read_dir(dir).with_context(|| format!("list {}", dir.display()))? {
+            let entry = entry?;
+            let path = entry.path();
+            if path.extension().is_none_or(|it| it != "profraw") {
+                continue;
+            }
+            let pid = path
+                .file_stem()
+                .and_then(|it| it.to_str())
+                .and_then(|it| it.parse::<u32>().ok());
+            if let Some(pid) = pid
+                && runs_one_of(pid, &[&binaries.server, &binaries.cli])
+            {
+                census.running.push(pid);
+            }
+            let size = entry
+                .metadata()
+                .with_context(|| format!("read the size of {}", path.display()))?
+                .len();
+            if size == 0 {
+                census.empty += 1;
+            } else {
+                census.written.push(path);
+            }
+        }
+        census.written.sort();
+        census.running.sort_unstable();
+        Ok(census)
+    }
+}
+
+/// Whether process `pid` exists and runs one of `binaries`.
+fn runs_one_of(pid: u32, binaries: &[&Path]) -> bool {
+    let Ok(exe) = fs::read_link(format!("/proc/{pid}/exe")) else {
+        return false;
+    };
+    binaries
+        .iter()
+        .any(|binary| binary.canonicalize().is_ok_and(|binary| binary == exe))
+}
+
 /// Whether test `name` can be mapped: it passed (its record says so and its process exited
-/// successfully) and every process it started wrote its profile (`profile_count` did, `unwritten`
-/// left an empty file: the runtime creates it at start and fills it at exit, so those were killed,
-/// as a test's `crash_server()` does, and what they executed is unknown); else why not, in one
+/// successfully), and its processes all ended and left profiles with data; else why not, in one
 /// line. `status` is `None` after a timeout.
 fn judge(
     name: &str,
     status: Option<ExitStatus>,
     records: &[TestRecord],
-    profile_count: usize,
-    unwritten: usize,
+    census: &ProfileCensus,
 ) -> Result<(), String> {
     let Some(status) = status else {
         return Err(format!(
@@ -172,13 +226,21 @@ fn judge(
             ));
         }
     }
-    if unwritten > 0 {
+    if !census.running.is_empty() {
+        let pids: Vec<String> = census.running.iter().map(u32::to_string).collect();
         return Err(format!(
-            "{unwritten} of its {} processes ended without writing a coverage profile (killed, or not stopped): what they executed is unknown",
-            profile_count + unwritten
+            "its instrumented process(es) {} still ran after the test ended (the harness did not stop them), so their profiles are not final",
+            pids.join(", ")
         ));
     }
-    if profile_count == 0 {
+    if census.empty > 0 {
+        return Err(format!(
+            "{} of its {} processes left an empty coverage profile: what they executed is unknown",
+            census.empty,
+            census.empty + census.written.len()
+        ));
+    }
+    if census.written.is_empty() {
         return Err(
             "no process wrote a coverage profile: are the binaries built with -C instrument-coverage?"
                 .to_owned(),
@@ -206,29 +268,6 @@ fn recreate_dir(dir: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))
 }
 
-/// The `.profraw` files in `dir` that hold a profile, sorted, and how many are empty.
-fn profraws(dir: &Path) -> anyhow::Result<(Vec<PathBuf>, usize)> {
-    let mut found = Vec::new();
-    let mut empty = 0;
-    for entry in fs::read_dir(dir).with_context(|| format!("list {}", dir.display()))? {
-        let entry = entry?;
-        let path = entry.path();
-        if path.extension().is_some_and(|it| it == "profraw") {
-            let size = entry
-                .metadata()
-                .with_context(|| format!("read the size of {}", path.display()))?
-                .len();
-            if size == 0 {
-                empty += 1;
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    Ok((found, empty))
-}
-
 #[cfg(test)]
 mod tests {
     use std::os::unix::process::ExitStatusExt;
@@ -253,49 +292,78 @@ mod tests {
         ExitStatus::from_raw(101 << 8)
     }
 
+    fn census(written: usize, empty: usize, running: &[u32]) -> ProfileCensus {
+        ProfileCensus {
+            written: (0..written)
+                .map(|it| PathBuf::from(format!("{it}.profraw")))
+                .collect(),
+            empty,
+            running: running.to_vec(),
+        }
+    }
+
     #[test]
     fn a_passing_test_with_profiles_is_mapped() {
         assert_eq!(
-            judge("a::b", Some(ok()), &[record("a::b", None)], 3, 0),
+            judge(
+                "a::b",
+                Some(ok()),
+                &[record("a::b", None)],
+                &census(3, 0, &[])
+            ),
             Ok(())
         );
     }
 
     #[test]
     fn every_other_ending_says_why_in_one_line() {
+        let passed = [record("a::b", None)];
         let cases = [
             (
                 judge(
                     "a::b",
                     Some(failed()),
                     &[record("a::b", Some("assertion failed\n  caused by: x"))],
-                    2,
-                    0,
+                    &census(2, 0, &[]),
                 ),
                 "failed under instrumentation: assertion failed",
             ),
             (
-                judge("a::b", None, &[], 0, 0),
+                judge("a::b", None, &[], &census(0, 0, &[])),
                 "timed out after 300 s and was stopped",
             ),
             (
-                judge("a::b", Some(ok()), &[record("a::c", None)], 1, 0),
+                judge(
+                    "a::b",
+                    Some(ok()),
+                    &[record("a::c", None)],
+                    &census(1, 0, &[]),
+                ),
                 "did not run: the smoketests binary ran no test by this name",
             ),
             (
-                judge("a::b", Some(ExitStatus::from_raw(9)), &[], 0, 0),
+                judge(
+                    "a::b",
+                    Some(ExitStatus::from_raw(9)),
+                    &[],
+                    &census(0, 0, &[]),
+                ),
                 "its process exited with signal: 9 (SIGKILL) before the test recorded a result",
             ),
             (
-                judge("a::b", Some(failed()), &[record("a::b", None)], 1, 0),
+                judge("a::b", Some(failed()), &passed, &census(1, 0, &[])),
                 "passed, but its process then exited with exit status: 101",
             ),
             (
-                judge("a::b", Some(ok()), &[record("a::b", None)], 2, 1),
-                "1 of its 3 processes ended without writing a coverage profile (killed, or not stopped): what they executed is unknown",
+                judge("a::b", Some(ok()), &passed, &census(2, 0, &[41, 57])),
+                "its instrumented process(es) 41, 57 still ran after the test ended (the harness did not stop them), so their profiles are not final",
             ),
             (
-                judge("a::b", Some(ok()), &[record("a::b", None)], 0, 0),
+                judge("a::b", Some(ok()), &passed, &census(2, 1, &[])),
+                "1 of its 3 processes left an empty coverage profile: what they executed is unknown",
+            ),
+            (
+                judge("a::b", Some(ok()), &passed, &census(0, 0, &[])),
                 "no process wrote a coverage profile: are the binaries built with -C instrument-coverage?",
             ),
         ];
@@ -315,25 +383,40 @@ mod tests {
     }
 
     #[test]
-    fn only_written_profraw_files_are_profiles_and_empty_ones_are_counted() {
+    fn the_census_counts_profiles_and_finds_processes_that_still_run() {
         let dir = tempfile::tempdir().unwrap();
+        // This test process stands for an instrumented server that still runs.
+        let running = std::process::id();
+        let this_binary = std::env::current_exe().unwrap();
+        let binaries = InstrumentedBinaries {
+            server: this_binary,
+            cli: dir.path().join("keel"),
+            server_main: PathBuf::from("crates/keel-standalone/src/main.rs"),
+        };
         for name in [
-            "12-abc.profraw",
-            "3-def.profraw",
-            "merged.profdata",
-            "notes.txt",
+            format!("{running}.profraw"),
+            "3.profraw".to_owned(),
+            "merged.profdata".to_owned(),
+            "notes.txt".to_owned(),
         ] {
             fs::write(dir.path().join(name), "data").unwrap();
         }
-        fs::write(dir.path().join("40-abc.profraw"), "").unwrap();
-        let (found, empty) = profraws(dir.path()).unwrap();
+        fs::write(dir.path().join("40.profraw"), "").unwrap();
+        let found = ProfileCensus::of(dir.path(), &binaries).unwrap();
+        let mut written = vec![
+            dir.path().join("3.profraw"),
+            dir.path().join(format!("{running}.profraw")),
+        ];
+        written.sort();
         assert_eq!(
             found,
-            [
-                dir.path().join("12-abc.profraw"),
-                dir.path().join("3-def.profraw")
-            ]
+            ProfileCensus {
+                written,
+                empty: 1,
+                running: vec![running],
+            }
         );
-        assert_eq!(empty, 1);
+        // Pid 1 exists but runs another program.
+        assert!(!runs_one_of(1, &[&binaries.server]));
     }
 }
