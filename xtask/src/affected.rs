@@ -8,6 +8,7 @@
 //! affected tests on every save.
 
 pub(crate) mod changes;
+mod coverage_lookup;
 pub(crate) mod recall;
 pub(crate) mod rules;
 pub(crate) mod store;
@@ -23,10 +24,13 @@ use keel_artifacts::{Manifest, TestMeta, TestRecord};
 use xshell::Shell;
 
 use self::{
+    coverage_lookup::MapLookup,
     rules::{Inputs, Selection},
     store::{Fingerprint, RunFacts, UsageStore, head_revision},
 };
-use crate::{flags, smoketest::Summary, workspace_graph::WorkspaceGraph};
+use crate::{
+    coverage::map::CoverageMap, flags, smoketest::Summary, workspace_graph::WorkspaceGraph,
+};
 
 /// What `--affected` decided for a run, with what it was decided from (for `--explain`).
 pub(crate) struct Affected {
@@ -78,6 +82,16 @@ pub(crate) fn select(
             "no full run has passed yet to count changes from (or pass --since REV)".to_owned()
         })
     });
+    let map = CoverageMap::load(root)?;
+    if let Some(map) = &map {
+        let revision = map.revision();
+        eprintln!(
+            "==> affected: using the coverage map of {} ({} tests)",
+            &revision[..revision.len().min(12)],
+            map.tests().len()
+        );
+    }
+    let lookup = map.as_ref().map(|map| MapLookup { sh, map });
     let inputs = Inputs {
         changed: &changed,
         graph: &graph,
@@ -85,7 +99,7 @@ pub(crate) fn select(
         tests,
         store: store.as_ref(),
         store_mismatch,
-        coverage: None,
+        coverage: lookup.as_ref().map(|it| it as &dyn rules::CoverageLookup),
     };
     let selection = rules::select(&inputs);
     if let Some(test) = &flags.explain {
@@ -102,13 +116,12 @@ impl Affected {
     /// Prints the headline, then what each changed file was taken for.
     pub(crate) fn print(&self) {
         eprintln!("==> affected: {}", self.selection.headline());
-        match &self.base {
-            Some(base) => eprintln!(
+        if let Some(base) = &self.base {
+            eprintln!(
                 "    {} file(s) changed since {}",
                 self.changed.len(),
                 &base[..base.len().min(12)]
-            ),
-            None => {}
+            );
         }
         if let Some(why) = self.selection.everything() {
             eprintln!("    every test: {why}");

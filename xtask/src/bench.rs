@@ -5,11 +5,14 @@
 //! runtime module builds in the shared vs isolated target dir, a warm no-op warmup, and the peer
 //! baseline (`KEEL_SMOKETEST_FRESH_SERVER=1`, a server process per test) vs the shared servers,
 //! the archive (size, create, extract and verify, building once vs on every shard), and the
-//! shard balance of `duration:`, `hash:` and `slice:` at 2, 4 and 8 shards (`shard_balance`).
+//! shard balance of `duration:`, `hash:` and `slice:` at 2, 4 and 8 shards (`shard_balance`),
+//! and `--affected` after a one-module change vs the full run, with the coverage map's build time and
+//! size (`affected`).
 //! Numbers of a run with failed tests or infrastructure errors mean little: such runs are named in
 //! bench.json (`failed_runs`, and per run `failed_tests` and `infrastructure_errors`), in a loud
 //! warning, and make the bench exit non-zero.
 
+mod affected;
 mod shard_balance;
 
 use std::{fs, time::Instant};
@@ -68,6 +71,17 @@ impl flags::Bench {
         let shard_balance = shard_balance::measure(sh, &self.filters, &serial.summary)
             .context("measure the shard balance")?;
 
+        let map = crate::coverage::map::CoverageMap::load(&root)?.map(|map| {
+            let timings = map.timings();
+            affected::MapFigures {
+                build_ms: timings.build_ms + timings.warmup_ms + timings.tests_ms,
+                bytes: fs::metadata(crate::coverage::map::CoverageMap::path(&root))
+                    .map_or(0, |it| it.len()),
+            }
+        });
+        let affected = affected::measure(sh, wall_ms(&parallel), map)
+            .context("measure --affected after a one-module change")?;
+
         let runs = [
             ("suite -j16", &parallel),
             ("suite -j1", &serial),
@@ -119,6 +133,7 @@ impl flags::Bench {
             },
             archive,
             shard_balance,
+            affected,
         };
         let path = out_dir.join("bench.json");
         fs::create_dir_all(&out_dir).with_context(|| format!("create {}", out_dir.display()))?;
@@ -155,6 +170,7 @@ struct BenchReport {
     peer_baseline: PeerBaseline,
     archive: ArchiveBench,
     shard_balance: Vec<shard_balance::ShardBalance>,
+    affected: affected::AffectedBench,
 }
 
 /// `cargo xtask archive`: size, time to create, time to extract and verify in a second clone, and
@@ -520,6 +536,30 @@ fn print_table(bench: &BenchReport) {
             format!("build once vs on each of {shards} shards: saved (ms)"),
             number(*saving_ms),
         ));
+    }
+    let affected = &bench.affected;
+    rows.push((
+        format!(
+            "--affected after editing {} (ms, {} of {} tests)",
+            affected.edited, affected.selected, affected.total
+        ),
+        number(affected.affected_wall_ms),
+    ));
+    rows.push((
+        "ratio --affected / full run".to_owned(),
+        Cell::Number(affected.ratio_affected_over_full),
+    ));
+    match &affected.coverage_map {
+        Some(map) => {
+            rows.push(("coverage map build (ms)".to_owned(), number(map.build_ms)));
+            rows.push((
+                "coverage map size (bytes)".to_owned(),
+                Cell::Count(map.bytes),
+            ));
+        }
+        None => eprintln!(
+            "note: no coverage map; run `cargo xtask coverage-map` for its build time and size"
+        ),
     }
     for balance in &bench.shard_balance {
         rows.push((

@@ -41,6 +41,9 @@ pub(crate) enum Command {
     OpenapiCheck(OpenapiCheck),
     /// Measure --affected by mutation: every test a mutation fails must be selected (minutes).
     AffectedRecall(AffectedRecall),
+    /// Run every smoketest against coverage-instrumented binaries and write
+    /// target/smoketest/coverage-map.json: the lines of server and CLI code each test executed.
+    CoverageMap(CoverageMap),
 }
 
 /// Flags of `cargo xtask affected-recall`: none; the mutations are listed in `affected/recall.rs`.
@@ -201,6 +204,20 @@ pub(crate) struct OpenapiCheck {
     /// Do not build; use the server and modules of the last warmup (they must be fresh).
     #[arg(long)]
     pub(crate) no_build: bool,
+}
+
+/// Flags of `cargo xtask coverage-map`.
+#[derive(Debug, Args)]
+pub(crate) struct CoverageMap {
+    /// Map only tests whose names contain one of these filters (as `cargo xtask smoketest` filters).
+    pub(crate) filters: Vec<String>,
+    /// Test processes run in parallel (each with its own instrumented server).
+    #[arg(short = 'j', long = "jobs", default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) jobs: u32,
+    /// Build nothing and run nothing: print which tests of the existing map executed FILE (or its
+    /// lines A-B), as the affected-test selection would select them.
+    #[arg(long, value_name = "FILE[:A[-B]]", conflicts_with_all = ["filters", "jobs"])]
+    pub(crate) query: Option<String>,
 }
 
 /// Flags of `cargo xtask bench`.
@@ -451,6 +468,41 @@ mod tests {
         assert_eq!(flags.selection(), [Scenario::Race, Scenario::LogFlood]);
         assert!(parse(&["stress", "--scenario", "everything"]).is_err());
         assert!(parse(&["stress", "--connections", "1001"]).is_err());
+    }
+
+    #[test]
+    fn coverage_map_takes_filters_and_jobs_or_a_query() {
+        let Some(Command::CoverageMap(flags)) = parse(&["coverage-map"]).unwrap().command else {
+            panic!("not a coverage-map command")
+        };
+        assert_eq!((flags.jobs, flags.filters.len(), flags.query), (2, 0, None));
+        let Some(Command::CoverageMap(flags)) =
+            parse(&["coverage-map", "sql::", "cli::", "-j", "4"])
+                .unwrap()
+                .command
+        else {
+            panic!("not a coverage-map command")
+        };
+        assert_eq!(
+            (flags.jobs, flags.filters),
+            (4, vec!["sql::".to_owned(), "cli::".to_owned()])
+        );
+        let Some(Command::CoverageMap(flags)) = parse(&[
+            "coverage-map",
+            "--query",
+            "crates/keel-host/src/guard.rs:3-9",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not a coverage-map command")
+        };
+        assert_eq!(
+            flags.query.as_deref(),
+            Some("crates/keel-host/src/guard.rs:3-9")
+        );
+        assert!(parse(&["coverage-map", "-j", "0"]).is_err());
+        assert!(parse(&["coverage-map", "sql::", "--query", "a.rs"]).is_err());
     }
 
     #[test]

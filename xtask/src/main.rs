@@ -2,13 +2,14 @@
 //!
 //! `warmup` builds the server, the CLI, the precompiled modules and the smoketests binary and records them
 //! in `target/smoketest/manifest.json`; `smoketest` starts shared servers and runs the suite; `qa` is what
-//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `tidy` checks the tree. Each task lives in its own module,
+//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `coverage-map` records the lines each smoketest executes in the server and the CLI; `tidy` checks the tree. Each task lives in its own module,
 //! next to nothing but its flags (`flags.rs`); `main` only dispatches.
 
 mod affected;
 mod archive;
 mod bench;
 mod builds;
+mod coverage;
 mod dep_info;
 mod flags;
 mod openapi_check;
@@ -33,6 +34,10 @@ use crate::flags::Command;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
+    // Called by cargo as the rustc wrapper of `coverage-map`'s instrumented build.
+    if let Some(exit) = coverage::rustc_wrapper::run_if_called() {
+        return exit;
+    }
     let flags = flags::Xtask::parse();
     let result = run(flags);
     if let Err(err) = &result {
@@ -75,6 +80,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Extract(it) => it.run(&sh),
         Command::OpenapiCheck(it) => it.run(&sh),
         Command::AffectedRecall(_) => affected::recall::run(&sh, affected::recall::MUTATIONS),
+        Command::CoverageMap(it) => it.run(&sh),
     }
 }
 

@@ -225,8 +225,11 @@ fn normalize(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    /// A `cargo metadata --no-deps` document: `(name, dir, [(dep dir, kind)], build script)`.
-    fn metadata(root: &str, packages: &[(&str, &str, &[(&str, &str)], bool)]) -> Metadata {
+    /// One package of a fixture: `(name, dir, [(dep dir, kind)], build script)`.
+    type Fixture<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], bool);
+
+    /// A `cargo metadata --no-deps` document of `packages`.
+    fn metadata(root: &str, packages: &[Fixture<'_>]) -> Metadata {
         let packages: Vec<serde_json::Value> = packages
             .iter()
             .map(|(name, dir, deps, build)| {

@@ -27,6 +27,14 @@ pub const STANDALONE_BIN: &str = "KEEL_STANDALONE_BIN";
 /// Overrides the `keel` binary the manifest names.
 pub const CLI_BIN: &str = "KEEL_CLI_BIN";
 
+/// Where a coverage-instrumented binary writes its profile (LLVM's own variable): `cargo xtask
+/// coverage-map` sets it for each test process, and the servers and CLI runs it starts inherit it.
+pub const LLVM_PROFILE_FILE: &str = "LLVM_PROFILE_FILE";
+
+/// Set (to `1`) by `cargo xtask coverage-map` on its instrumented cargo build, whose
+/// `RUSTC_WORKSPACE_WRAPPER` is the xtask itself: the xtask then acts as that wrapper.
+pub const COVERAGE_RUSTC_WRAPPER: &str = "KEEL_COVERAGE_RUSTC_WRAPPER";
+
 /// The variables that name a run's servers; the xtask clears them before it sets its own.
 pub const SERVER_VARIABLES: &[&str] =
     &[REMOTE_SERVER, SHARED_SERVERS, SHARED_SERVER_LOGS, POOL_DIR];

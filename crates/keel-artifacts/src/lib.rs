@@ -15,6 +15,7 @@
 //! - `manifest`: [`Manifest`], [`Artifact`] and freshness checks.
 //! - `records`: [`TestRecord`], [`ModuleBuildRecord`], [`TestMeta`], [`BuildTiming`], [`BenchOverhead`].
 //! - `errors`: [`ManifestError`] and [`Staleness`].
+//! - `atomic`: [`write_atomic`], how every record and map is written.
 
 #![warn(missing_docs)]
 

@@ -6,17 +6,8 @@ use std::{collections::BTreeSet, path::PathBuf};
 use anyhow::{Context, bail};
 use xshell::{Shell, cmd};
 
+pub(crate) use crate::coverage::map::Hunk;
 use crate::process;
-
-/// One changed region of a file, in the coordinates of the old version (`@@ -start,count`): `count`
-/// 0 is an insertion after line `start`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Hunk {
-    /// The first changed line of the old version (after which lines were inserted, when `count` is 0).
-    pub(crate) old_start: u32,
-    /// How many lines of the old version changed.
-    pub(crate) old_count: u32,
-}
 
 /// Files (relative to the workspace root) that differ between `base` and the working tree, untracked
 /// files included (ignored ones left out).

@@ -77,7 +77,10 @@ pub(crate) fn measure(
     flags.affected = true;
     // Exactly this change, whatever else the checkout holds.
     flags.changed_files = Some(vec![relative.clone()]);
-    eprintln!("\n==> bench: --affected after an edit of {}", relative.display());
+    eprintln!(
+        "\n==> bench: --affected after an edit of {}",
+        relative.display()
+    );
     let started = Instant::now();
     let report = smoketest::run_suite(sh, &flags, &[])?;
     let affected_wall_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -88,7 +91,10 @@ pub(crate) fn measure(
     report.verdict().context("the --affected run failed")?;
     Ok(AffectedBench {
         edited: relative.display().to_string(),
-        selected: report.selected.as_ref().map_or(0, std::collections::BTreeSet::len),
+        selected: report
+            .selected
+            .as_ref()
+            .map_or(0, std::collections::BTreeSet::len),
         total: report.registered.unwrap_or_default(),
         affected_wall_ms,
         full_wall_ms,

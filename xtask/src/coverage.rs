@@ -1,0 +1,430 @@
+//! `cargo xtask coverage-map [FILTER...] [-j N]`: which lines of server and CLI code each
+//! smoketest executes, for the affected-test selection (`map::CoverageMap`).
+//!
+//! Steps: find or install the LLVM tools (`tools`); build `keel-standalone` and `keel` with
+//! `-C instrument-coverage` on the workspace's crates into `target/coverage` (`build`, with the
+//! xtask as the rustc wrapper that adds the flag, `rustc_wrapper`); warm up as usual (modules, the
+//! smoketests binary); list the selected tests; run each in its own smoketests process against
+//! its own instrumented server, N at a time, tests marked serial alone afterwards (`run`); merge
+//! and export each test's profiles as lcov and read its lines (`export`, `lcov`); write
+//! `target/smoketest/coverage-map.json` (`map`). A test that fails under instrumentation, or
+//! whose server left no profile, is left out of the map and reported.
+//! `--query FILE[:A[-B]]` asks an existing map instead (`query`).
+
+mod build;
+mod export;
+mod jobs;
+mod lcov;
+pub(crate) mod map;
+mod query;
+mod ranges;
+mod run;
+pub(crate) mod rustc_wrapper;
+mod tools;
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use keel_artifacts::{TestMeta, smoketest_dir};
+use xshell::{Shell, cmd};
+
+use crate::{
+    coverage::{
+        export::Exporter,
+        lcov::FileLines,
+        map::{CoverageMap, MapBuilder, MapTimings, TestTiming},
+        run::TestRunner,
+    },
+    flags, process,
+    progress::Progress,
+    project_root,
+    smoketest::{self, RunLock},
+    warmup::{self, WarmupPlan},
+};
+
+impl flags::CoverageMap {
+    pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
+        let root = project_root();
+        if let Some(query) = &self.query {
+            return query::run(&root, query);
+        }
+        // The tests' temp dirs live under target/smoketest/tmp, which a suite run clears.
+        let _lock = RunLock::acquire(&smoketest_dir(&root))?;
+        let revision = git_revision(sh)?;
+        let host = tools::host_triple(sh)?;
+        let tools = tools::ensure(sh, &host)?;
+
+        let started = Instant::now();
+        let binaries = build::build(sh, &host)?;
+        let build_wall = started.elapsed();
+        let started = Instant::now();
+        // The tests use the instrumented server and CLI, the modules and the smoketests binary of
+        // the usual warmup. It builds the normal server too: `keel` alone would compile keel-api
+        // with other features, and the next `cargo xtask smoketest` would compile it back.
+        let warmup = warmup::warmup(sh, WarmupPlan { server: true })?;
+        let warmup_wall = started.elapsed();
+        let plan = plan_tests(sh, &warmup.test_binary, &self.filters)?;
+
+        let work_dir = root.join(build::TARGET_DIR);
+        clear_run_dirs(&work_dir)?;
+        let runner = TestRunner {
+            root: &root,
+            test_binary: &warmup.test_binary,
+            binaries: &binaries,
+            work_dir: &work_dir,
+        };
+        let exporter = Exporter {
+            tools: &tools,
+            binaries: &binaries,
+            roots: workspace_roots(&root),
+        };
+        let started = Instant::now();
+        let mapped = map_tests(&plan, &runner, &exporter, self.jobs as usize)?;
+        let tests_wall = started.elapsed();
+
+        let mut builder = MapBuilder::default();
+        for (name, reason) in &plan.skipped {
+            builder.leave_out(name, reason);
+        }
+        for (name, outcome) in mapped {
+            match outcome {
+                Mapped::Files { files, timing } => builder.add_test(&name, timing, files),
+                Mapped::LeftOut(reason) => builder.leave_out(&name, &reason),
+            }
+        }
+        let timings = MapTimings {
+            build_ms: millis(build_wall),
+            warmup_ms: millis(warmup_wall),
+            tests_ms: millis(tests_wall),
+        };
+        let map = builder.finish(&root, &revision, timings)?;
+        if map.tests().is_empty() {
+            print_left_out(&map);
+            bail!(
+                "no test could be mapped (reasons above); the previous coverage map, if any, is kept"
+            );
+        }
+        let path = map.save(&root)?;
+        print_summary(&root, &map, &path, self.jobs);
+        Ok(())
+    }
+}
+
+/// The selected tests, in the order and the company they run in.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TestPlan {
+    /// Run `-j N` at a time.
+    parallel: Vec<String>,
+    /// Marked `#[serial]`: run one at a time, after the others.
+    serial: Vec<String>,
+    /// Skipped where the binary runs (for example without cargo), with the reason.
+    skipped: Vec<(String, String)>,
+}
+
+/// What became of one test.
+#[derive(Debug)]
+enum Mapped {
+    /// Its lines, and what they cost.
+    Files {
+        files: BTreeMap<PathBuf, FileLines>,
+        timing: TestTiming,
+    },
+    /// Why it is not in the map.
+    LeftOut(String),
+}
+
+/// The tests `filters` select, as the smoketests binary lists them (like `cargo xtask smoketest`
+/// filters), sorted into a [`TestPlan`] by their metadata.
+fn plan_tests(sh: &Shell, test_binary: &Path, filters: &[String]) -> anyhow::Result<TestPlan> {
+    let listing = flags::Smoketest {
+        filters: filters.to_vec(),
+        ..flags::Smoketest::qa_default()
+    };
+    let listed = smoketest::list_selected(sh, test_binary, &listing)?;
+    if listed.is_empty() {
+        bail!(
+            "no smoketest matches the filters {filters:?}; `cargo xtask smoketest --no-build -- --list` lists them"
+        );
+    }
+    let metadata = smoketest::read_metadata(sh, test_binary, None)?;
+    let plan = plan_from(listed.keys().map(String::as_str), &metadata);
+    let mut dirs = BTreeMap::new();
+    for name in plan.parallel.iter().chain(&plan.serial) {
+        if let Some(other) = dirs.insert(run::dir_name(name), name) {
+            bail!(
+                "tests `{other}` and `{name}` would share the profile directory {}; rename one",
+                run::dir_name(name)
+            );
+        }
+    }
+    Ok(plan)
+}
+
+/// Sorts the selected `names` by what `metadata` says of each.
+fn plan_from<'a>(names: impl IntoIterator<Item = &'a str>, metadata: &[TestMeta]) -> TestPlan {
+    let by_name: BTreeMap<&str, &TestMeta> =
+        metadata.iter().map(|it| (it.name.as_str(), it)).collect();
+    let mut plan = TestPlan::default();
+    for name in names {
+        let meta = by_name.get(name);
+        match meta.and_then(|it| it.skipped.as_ref()) {
+            Some(reason) => plan
+                .skipped
+                .push((name.to_owned(), format!("skipped: {reason}"))),
+            None if meta.is_some_and(|it| it.serial.is_some()) => plan.serial.push(name.to_owned()),
+            None => plan.parallel.push(name.to_owned()),
+        }
+    }
+    plan
+}
+
+/// Runs and exports every test of `plan`: the parallel ones `jobs` at a time, then the serial
+/// ones alone. Stops starting tests at an interrupt or at the first test that could not be run.
+fn map_tests(
+    plan: &TestPlan,
+    runner: &TestRunner<'_>,
+    exporter: &Exporter<'_>,
+    jobs: usize,
+) -> anyhow::Result<Vec<(String, Mapped)>> {
+    let total = plan.parallel.len() + plan.serial.len();
+    let progress = Progress::start(&format!("{total} smoketest(s), instrumented"));
+    let done = AtomicUsize::new(0);
+    let left_out = AtomicUsize::new(0);
+    let broken = AtomicBool::new(false);
+    let stop = || broken.load(Ordering::SeqCst) || process::was_interrupted();
+    let work = |name: &String| -> anyhow::Result<Mapped> {
+        let outcome = map_one(name, runner, exporter);
+        match &outcome {
+            Err(_) => broken.store(true, Ordering::SeqCst),
+            Ok(mapped) => {
+                let done = done.fetch_add(1, Ordering::SeqCst) + 1;
+                match mapped {
+                    Mapped::LeftOut(reason) => {
+                        left_out.fetch_add(1, Ordering::SeqCst);
+                        progress.println(&format!("    left out: {name}: {reason}"));
+                    }
+                    Mapped::Files { timing, .. } if !progress.is_fancy() => {
+                        progress.println(&format!(
+                            "    [{done}/{total}] {name}: run {:.1}s, export {:.1}s",
+                            timing.run_ms / 1000.0,
+                            timing.export_ms / 1000.0
+                        ));
+                    }
+                    Mapped::Files { .. } => {}
+                }
+                progress.message(&format!(
+                    "{done}/{total} done, {} left out; last: {name}",
+                    left_out.load(Ordering::SeqCst)
+                ));
+            }
+        }
+        outcome
+    };
+    let mut results = jobs::run_parallel(&plan.parallel, jobs, stop, work);
+    results.extend(jobs::run_parallel(&plan.serial, 1, stop, work));
+    process::check_interrupted()?;
+    let mut mapped = Vec::with_capacity(total);
+    for (name, result) in plan.parallel.iter().chain(&plan.serial).zip(results) {
+        match result {
+            Some(Ok(outcome)) => mapped.push((name.clone(), outcome)),
+            Some(Err(error)) => {
+                return Err(error.context(format!("map smoketest {name}")));
+            }
+            // Not started: only after another test's error, returned above or below.
+            None => {}
+        }
+    }
+    if mapped.len() < total {
+        bail!("a smoketest could not be run, so the others were not started");
+    }
+    progress.finish(&format!(
+        "{} mapped, {} left out",
+        total - left_out.load(Ordering::SeqCst),
+        left_out.load(Ordering::SeqCst)
+    ));
+    Ok(mapped)
+}
+
+/// Runs test `name` and, when it passed, exports its lines.
+fn map_one(name: &str, runner: &TestRunner<'_>, exporter: &Exporter<'_>) -> anyhow::Result<Mapped> {
+    let run = runner.run(name)?;
+    let profiles = match run.outcome {
+        Ok(profiles) => profiles,
+        Err(reason) => return Ok(Mapped::LeftOut(reason)),
+    };
+    let started = Instant::now();
+    match exporter.export(&profiles) {
+        Ok(files) => Ok(Mapped::Files {
+            files,
+            timing: TestTiming {
+                run_ms: millis(run.wall),
+                export_ms: millis(started.elapsed()),
+            },
+        }),
+        Err(error) if process::was_interrupted() => Err(error),
+        Err(error) => Ok(Mapped::LeftOut(format!("{error:#}"))),
+    }
+}
+
+/// `git rev-parse HEAD`: the revision the map describes.
+fn git_revision(sh: &Shell) -> anyhow::Result<String> {
+    let revision = process::read(cmd!(sh, "git rev-parse HEAD").quiet()).context(
+        "find the revision with `git rev-parse HEAD`: the map records which revision it describes, so build it in a git checkout with a commit",
+    )?;
+    Ok(revision.trim().to_owned())
+}
+
+/// The workspace root as found, and as the file system spells it when that differs (lcov
+/// names files by the paths the compiler was given).
+fn workspace_roots(root: &Path) -> Vec<PathBuf> {
+    let mut roots = vec![root.to_path_buf()];
+    if let Ok(canonical) = root.canonicalize()
+        && canonical != root
+    {
+        roots.push(canonical);
+    }
+    roots
+}
+
+/// Clears what the last map build left in `target/coverage` besides the build itself.
+fn clear_run_dirs(work_dir: &Path) -> anyhow::Result<()> {
+    for name in ["profiles", "results", "logs"] {
+        let dir = work_dir.join(name);
+        if dir.exists() {
+            fs::remove_dir_all(&dir).with_context(|| format!("clear {}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Prints what the map holds and what it cost.
+fn print_summary(root: &Path, map: &CoverageMap, path: &Path, jobs: u32) {
+    let size = fs::metadata(path).map_or(0, |it| it.len());
+    let (files, lines) = map.file_totals();
+    let timings = map.timings();
+    let per_test = map.test_timings();
+    let runs: Vec<f64> = per_test.values().map(|it| it.run_ms).collect();
+    let exports: Vec<f64> = per_test.values().map(|it| it.export_ms).collect();
+    let shown = path.strip_prefix(root).unwrap_or(path).display();
+    eprintln!();
+    eprintln!(
+        "coverage map: {shown}, {:.2} MiB, revision {}",
+        size as f64 / (1024.0 * 1024.0),
+        map.revision()
+    );
+    eprintln!(
+        "    {} test(s) mapped, {} left out; {files} source file(s), {lines} instrumented line(s)",
+        map.tests().len(),
+        map.left_out().len()
+    );
+    eprintln!(
+        "    wall: instrumented build {:.1}s, warmup {:.1}s, tests {:.1}s at -j {jobs}",
+        timings.build_ms / 1000.0,
+        timings.warmup_ms / 1000.0,
+        timings.tests_ms / 1000.0
+    );
+    eprintln!(
+        "    per test: run {} (sum {:.1}s), export {} (sum {:.1}s)",
+        spread(&runs),
+        runs.iter().sum::<f64>() / 1000.0,
+        spread(&exports),
+        exports.iter().sum::<f64>() / 1000.0
+    );
+    print_left_out(map);
+}
+
+fn print_left_out(map: &CoverageMap) {
+    if map.left_out().is_empty() {
+        return;
+    }
+    eprintln!("left out of the map:");
+    for it in map.left_out() {
+        eprintln!("    {}: {}", it.name, it.reason);
+    }
+}
+
+/// `median 1.2s, max 3.4s` of millisecond samples.
+fn spread(samples_ms: &[f64]) -> String {
+    let mut sorted = samples_ms.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.last() {
+        None => "none".to_owned(),
+        Some(max) => format!(
+            "median {:.2}s, max {:.2}s",
+            sorted[sorted.len() / 2] / 1000.0,
+            max / 1000.0
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str, serial: Option<&str>, skipped: Option<&str>) -> TestMeta {
+        TestMeta {
+            name: name.to_owned(),
+            local_only: None,
+            serial: serial.map(str::to_owned),
+            file: "tests/src/a.rs".to_owned(),
+            line: 1,
+            skipped: skipped.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn serial_tests_run_apart_and_skipped_ones_are_left_out_with_their_reason() {
+        let metadata = [
+            meta("a::one", None, None),
+            meta("a::two", Some("dozens of threads"), None),
+            meta(
+                "a::three",
+                None,
+                Some("needs cargo: builds a module at run time"),
+            ),
+            meta("a::unselected", None, None),
+        ];
+        let plan = plan_from(["a::one", "a::two", "a::three", "a::new"], &metadata);
+        assert_eq!(
+            plan,
+            TestPlan {
+                // A test the metadata does not know (it cannot happen with one binary) still runs.
+                parallel: vec!["a::one".to_owned(), "a::new".to_owned()],
+                serial: vec!["a::two".to_owned()],
+                skipped: vec![(
+                    "a::three".to_owned(),
+                    "skipped: needs cargo: builds a module at run time".to_owned()
+                )],
+            }
+        );
+    }
+
+    #[test]
+    fn spreads_show_median_and_max() {
+        assert_eq!(spread(&[]), "none");
+        assert_eq!(spread(&[3000.0, 1000.0, 2000.0]), "median 2.00s, max 3.00s");
+    }
+
+    #[test]
+    fn the_canonical_root_is_a_second_spelling_only_when_it_differs() {
+        let dir = tempfile::tempdir().unwrap();
+        let canonical = dir.path().canonicalize().unwrap();
+        assert_eq!(
+            workspace_roots(&canonical),
+            std::slice::from_ref(&canonical)
+        );
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&canonical, &link).unwrap();
+        assert_eq!(workspace_roots(&link), [link.clone(), canonical]);
+    }
+}
