@@ -56,6 +56,7 @@ impl flags::CoverageMap {
         }
         // The tests' temp dirs live under target/smoketest/tmp, which a suite run clears.
         let _lock = RunLock::acquire(&smoketest_dir(&root))?;
+        clear_dirs(&smoketest_dir(&root), &["tmp"])?;
         let revision = git_revision(sh)?;
         let host = tools::host_triple(sh)?;
         let tools = tools::ensure(sh, &host)?;
@@ -72,7 +73,7 @@ impl flags::CoverageMap {
         let plan = plan_tests(sh, &warmup.test_binary, &self.filters)?;
 
         let work_dir = root.join(build::TARGET_DIR);
-        clear_run_dirs(&work_dir)?;
+        clear_dirs(&work_dir, &["profiles", "results", "logs"])?;
         let runner = TestRunner {
             root: &root,
             test_binary: &warmup.test_binary,
@@ -292,10 +293,12 @@ fn workspace_roots(root: &Path) -> Vec<PathBuf> {
     roots
 }
 
-/// Clears what the last map build left in `target/coverage` besides the build itself.
-fn clear_run_dirs(work_dir: &Path) -> anyhow::Result<()> {
-    for name in ["profiles", "results", "logs"] {
-        let dir = work_dir.join(name);
+/// Removes the directories `names` under `parent`: what the last map build left in
+/// `target/coverage` besides the build itself, and the temp dirs an interrupted run could not
+/// remove from `target/smoketest/tmp` (as `cargo xtask smoketest` does).
+fn clear_dirs(parent: &Path, names: &[&str]) -> anyhow::Result<()> {
+    for name in names {
+        let dir = parent.join(name);
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("clear {}", dir.display()))?;
         }
