@@ -5,7 +5,10 @@
 //! when the map was built, the lines the compiler instrumented (every line with an lcov `DA`
 //! entry), and per test the lines it executed; all as [`LineRanges`]. Lines that are not
 //! instrumented are code that never executes by itself: struct and enum fields, `use` lines,
-//! consts and statics, macro definitions, item headers, comments and blank lines between items.
+//! consts and statics, macro definitions, item headers and attributes, match-arm patterns, and
+//! comments and blank lines between items. Blank and `//` comment lines inside a function body
+//! count as instrumented, and as executed by the tests that executed the lines around them
+//! (`builder` and `quiet_lines`).
 //!
 //! [`CoverageMap::tests_for_hunks`] turns the changed lines of one file into tests:
 //! - a hunk whose lines are all instrumented selects the tests that executed one of them; a pure
@@ -29,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::coverage::ranges::LineRanges;
 
 mod builder;
+mod quiet_lines;
 
 pub(crate) use builder::MapBuilder;
 
@@ -89,7 +93,7 @@ pub(crate) struct LeftOut {
 pub(crate) struct FileCoverage {
     /// blake3 of the file's content when the map was built.
     blake3: String,
-    /// Lines the compiler instrumented.
+    /// Lines the compiler instrumented, and the blank and comment lines inside function bodies.
     instrumented: LineRanges,
     /// Per test that executed at least one line of the file, the lines it executed.
     executed: BTreeMap<String, LineRanges>,

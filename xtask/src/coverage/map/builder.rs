@@ -1,8 +1,10 @@
 //! [`MapBuilder`]: the tests' coverage, one test at a time, into a [`CoverageMap`], with the hash
-//! of every source file as it is when the map is finished.
+//! of every source file as it is when the map is finished, and its blank and comment lines inside
+//! function bodies counted with their neighbours (`quiet_lines`).
 
 use std::{
     collections::BTreeMap,
+    fs,
     path::{Path, PathBuf},
 };
 
@@ -11,7 +13,10 @@ use keel_artifacts::hash_file;
 
 use crate::coverage::{
     lcov::FileLines,
-    map::{CoverageMap, FORMAT_VERSION, FileCoverage, LeftOut, MapTimings, TestTiming},
+    map::{
+        CoverageMap, FORMAT_VERSION, FileCoverage, LeftOut, MapTimings, TestTiming,
+        quiet_lines::{bridge, quiet_gaps},
+    },
     ranges::LineRanges,
 };
 
@@ -20,7 +25,15 @@ use crate::coverage::{
 pub(crate) struct MapBuilder {
     tests: BTreeMap<String, TestTiming>,
     left_out: Vec<LeftOut>,
-    files: BTreeMap<PathBuf, (LineRanges, BTreeMap<String, LineRanges>)>,
+    files: BTreeMap<PathBuf, FileParts>,
+}
+
+/// One source file, as the tests so far saw it.
+#[derive(Debug, Default)]
+struct FileParts {
+    instrumented: LineRanges,
+    functions: LineRanges,
+    executed: BTreeMap<String, LineRanges>,
 }
 
 impl MapBuilder {
@@ -33,10 +46,11 @@ impl MapBuilder {
     ) {
         self.tests.insert(name.to_owned(), timing);
         for (path, lines) in files {
-            let (instrumented, executed) = self.files.entry(path).or_default();
-            *instrumented = instrumented.union(&lines.instrumented);
+            let file = self.files.entry(path).or_default();
+            file.instrumented = file.instrumented.union(&lines.instrumented);
+            file.functions = file.functions.union(&lines.functions);
             if !lines.executed.is_empty() {
-                executed.insert(name.to_owned(), lines.executed);
+                file.executed.insert(name.to_owned(), lines.executed);
             }
         }
     }
@@ -49,7 +63,7 @@ impl MapBuilder {
         });
     }
 
-    /// The map, with the hash of every file as it is now under `root`.
+    /// The map, with the hash and the quiet lines of every file as it is now under `root`.
     pub(crate) fn finish(
         mut self,
         root: &Path,
@@ -58,17 +72,29 @@ impl MapBuilder {
     ) -> anyhow::Result<CoverageMap> {
         self.left_out.sort_by(|a, b| a.name.cmp(&b.name));
         let mut files = BTreeMap::new();
-        for (path, (instrumented, executed)) in self.files {
-            let blake3 = hash_file(&root.join(&path)).with_context(|| {
+        for (path, file) in self.files {
+            let source = root.join(&path);
+            let what = || {
                 format!(
-                    "hash {}, a source file of the instrumented binaries",
+                    "read {}, a source file of the instrumented binaries",
                     path.display()
                 )
-            })?;
+            };
+            let blake3 = hash_file(&source).with_context(what)?;
+            let text = fs::read(&source).with_context(what)?;
+            let gaps = quiet_gaps(
+                &String::from_utf8_lossy(&text),
+                &file.instrumented,
+                &file.functions,
+            );
             let coverage = FileCoverage {
                 blake3,
-                instrumented,
-                executed,
+                instrumented: bridge(&file.instrumented, &gaps),
+                executed: file
+                    .executed
+                    .into_iter()
+                    .map(|(test, executed)| (test, bridge(&executed, &gaps)))
+                    .collect(),
             };
             files.insert(path, coverage);
         }
@@ -93,10 +119,13 @@ mod tests {
     fn the_builder_joins_tests_and_hashes_the_files_as_they_are() {
         let root = tempfile::tempdir().unwrap();
         fs::create_dir_all(root.path().join("src")).unwrap();
-        fs::write(root.path().join("src/a.rs"), "fn a() {}\n").unwrap();
+        // Line 4 is blank inside `a`; lines 8-9 lie between `a` and `b`.
+        let text = "fn a(x: u32) -> u32 {\n    let y = x + 1;\n    let z = y * 2;\n\n    y + z\n}\n\n/// b.\nfn b() {}\n";
+        fs::write(root.path().join("src/a.rs"), text).unwrap();
         let lines = |instrumented: &[u32], executed: &[u32]| FileLines {
             instrumented: LineRanges::from_lines(instrumented.iter().copied()),
             executed: LineRanges::from_lines(executed.iter().copied()),
+            functions: LineRanges::from_lines([1, 9]),
         };
         let mut builder = MapBuilder::default();
         let timing = TestTiming {
@@ -106,12 +135,18 @@ mod tests {
         builder.add_test(
             "one",
             timing,
-            BTreeMap::from([(PathBuf::from("src/a.rs"), lines(&[1, 2, 3], &[1, 2]))]),
+            BTreeMap::from([(
+                PathBuf::from("src/a.rs"),
+                lines(&[1, 2, 3, 5, 6, 9], &[1, 2, 3, 5, 6]),
+            )]),
         );
         builder.add_test(
             "two",
             timing,
-            BTreeMap::from([(PathBuf::from("src/a.rs"), lines(&[1, 2, 3, 7], &[]))]),
+            BTreeMap::from([(
+                PathBuf::from("src/a.rs"),
+                lines(&[1, 2, 3, 5, 6, 9, 12], &[]),
+            )]),
         );
         builder.leave_out("zeta", "failed: assertion\nwith a second line");
         builder.leave_out("alpha", "timed out");
@@ -124,7 +159,9 @@ mod tests {
         );
         assert_eq!(map.tests().into_iter().collect::<Vec<_>>(), ["one", "two"]);
         let file = &map.files[Path::new("src/a.rs")];
-        assert_eq!(file.instrumented.ranges(), [[1, 3], [7, 7]]);
+        // The union of what the tests saw, with the blank line 4 of `a`, not 7-8 before `b`.
+        assert_eq!(file.instrumented.ranges(), [[1, 6], [9, 9], [12, 12]]);
+        assert_eq!(file.executed["one"].ranges(), [[1, 6]]);
         // A test that executed nothing of a file is not listed under it.
         assert_eq!(file.executed.keys().collect::<Vec<_>>(), ["one"]);
         assert_eq!(
@@ -153,6 +190,6 @@ mod tests {
                 .finish(root.path(), "abc", MapTimings::default())
                 .unwrap_err()
         );
-        assert!(error.contains("hash src/gone.rs"), "{error}");
+        assert!(error.contains("read src/gone.rs"), "{error}");
     }
 }
