@@ -7,8 +7,9 @@
 //! smoketests binary); list the selected tests; run each in its own smoketests process against
 //! its own instrumented server, N at a time, tests marked serial alone afterwards (`run`); merge
 //! and export each test's profiles as lcov and read its lines (`export`, `lcov`); write
-//! `target/smoketest/coverage-map.json` (`map`). A test that fails under instrumentation, or
-//! whose server left no profile, is left out of the map and reported.
+//! `target/smoketest/coverage-map.json` (`map`) and print what it holds (`summary`). A test that
+//! fails under instrumentation, or whose profiles are incomplete, is left out of the map and
+//! reported. Which tests run, and how, is `plan`.
 //! `--query FILE[:A[-B]]` asks an existing map instead (`query`).
 
 mod build;
@@ -16,10 +17,12 @@ mod export;
 mod jobs;
 mod lcov;
 pub(crate) mod map;
+mod plan;
 mod query;
 mod ranges;
 mod run;
 pub(crate) mod rustc_wrapper;
+mod summary;
 mod tools;
 
 use std::{
@@ -31,20 +34,22 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use keel_artifacts::{TestMeta, smoketest_dir};
+use keel_artifacts::smoketest_dir;
 use xshell::{Shell, cmd};
 
 use crate::{
     coverage::{
         export::Exporter,
         lcov::FileLines,
-        map::{CoverageMap, MapBuilder, MapTimings, TestTiming},
+        map::{MapBuilder, MapTimings, TestTiming},
+        plan::{TestPlan, plan_tests},
         run::TestRunner,
+        summary::{print_left_out, print_summary},
     },
     flags, process,
     progress::Progress,
     project_root,
-    smoketest::{self, RunLock},
+    smoketest::RunLock,
     warmup::{self, WarmupPlan},
 };
 
@@ -56,6 +61,7 @@ impl flags::CoverageMap {
         }
         // The tests' temp dirs live under target/smoketest/tmp, which a suite run clears.
         let _lock = RunLock::acquire(&smoketest_dir(&root))?;
+        clear_dirs(&smoketest_dir(&root), &["tmp"])?;
         let revision = git_revision(sh)?;
         let host = tools::host_triple(sh)?;
         let tools = tools::ensure(sh, &host)?;
@@ -72,7 +78,7 @@ impl flags::CoverageMap {
         let plan = plan_tests(sh, &warmup.test_binary, &self.filters)?;
 
         let work_dir = root.join(build::TARGET_DIR);
-        clear_run_dirs(&work_dir)?;
+        clear_dirs(&work_dir, &["profiles", "results", "logs"])?;
         let runner = TestRunner {
             root: &root,
             test_binary: &warmup.test_binary,
@@ -116,17 +122,6 @@ impl flags::CoverageMap {
     }
 }
 
-/// The selected tests, in the order and the company they run in.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct TestPlan {
-    /// Run `-j N` at a time.
-    parallel: Vec<String>,
-    /// Marked `#[serial]`: run one at a time, after the others.
-    serial: Vec<String>,
-    /// Skipped where the binary runs (for example without cargo), with the reason.
-    skipped: Vec<(String, String)>,
-}
-
 /// What became of one test.
 #[derive(Debug)]
 enum Mapped {
@@ -137,51 +132,6 @@ enum Mapped {
     },
     /// Why it is not in the map.
     LeftOut(String),
-}
-
-/// The tests `filters` select, as the smoketests binary lists them (like `cargo xtask smoketest`
-/// filters), sorted into a [`TestPlan`] by their metadata.
-fn plan_tests(sh: &Shell, test_binary: &Path, filters: &[String]) -> anyhow::Result<TestPlan> {
-    let listing = flags::Smoketest {
-        filters: filters.to_vec(),
-        ..flags::Smoketest::qa_default()
-    };
-    let listed = smoketest::list_selected(sh, test_binary, &listing)?;
-    if listed.is_empty() {
-        bail!(
-            "no smoketest matches the filters {filters:?}; `cargo xtask smoketest --no-build -- --list` lists them"
-        );
-    }
-    let metadata = smoketest::read_metadata(sh, test_binary, None)?;
-    let plan = plan_from(listed.keys().map(String::as_str), &metadata);
-    let mut dirs = BTreeMap::new();
-    for name in plan.parallel.iter().chain(&plan.serial) {
-        if let Some(other) = dirs.insert(run::dir_name(name), name) {
-            bail!(
-                "tests `{other}` and `{name}` would share the profile directory {}; rename one",
-                run::dir_name(name)
-            );
-        }
-    }
-    Ok(plan)
-}
-
-/// Sorts the selected `names` by what `metadata` says of each.
-fn plan_from<'a>(names: impl IntoIterator<Item = &'a str>, metadata: &[TestMeta]) -> TestPlan {
-    let by_name: BTreeMap<&str, &TestMeta> =
-        metadata.iter().map(|it| (it.name.as_str(), it)).collect();
-    let mut plan = TestPlan::default();
-    for name in names {
-        let meta = by_name.get(name);
-        match meta.and_then(|it| it.skipped.as_ref()) {
-            Some(reason) => plan
-                .skipped
-                .push((name.to_owned(), format!("skipped: {reason}"))),
-            None if meta.is_some_and(|it| it.serial.is_some()) => plan.serial.push(name.to_owned()),
-            None => plan.parallel.push(name.to_owned()),
-        }
-    }
-    plan
 }
 
 /// Runs and exports every test of `plan`: the parallel ones `jobs` at a time, then the serial
@@ -292,10 +242,12 @@ fn workspace_roots(root: &Path) -> Vec<PathBuf> {
     roots
 }
 
-/// Clears what the last map build left in `target/coverage` besides the build itself.
-fn clear_run_dirs(work_dir: &Path) -> anyhow::Result<()> {
-    for name in ["profiles", "results", "logs"] {
-        let dir = work_dir.join(name);
+/// Removes the directories `names` under `parent`: what the last map build left in
+/// `target/coverage` besides the build itself, and the temp dirs an interrupted run could not
+/// remove from `target/smoketest/tmp` (as `cargo xtask smoketest` does).
+fn clear_dirs(parent: &Path, names: &[&str]) -> anyhow::Result<()> {
+    for name in names {
+        let dir = parent.join(name);
         if dir.exists() {
             fs::remove_dir_all(&dir).with_context(|| format!("clear {}", dir.display()))?;
         }
@@ -307,113 +259,9 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// Prints what the map holds and what it cost.
-fn print_summary(root: &Path, map: &CoverageMap, path: &Path, jobs: u32) {
-    let size = fs::metadata(path).map_or(0, |it| it.len());
-    let (files, lines) = map.file_totals();
-    let timings = map.timings();
-    let per_test = map.test_timings();
-    let runs: Vec<f64> = per_test.values().map(|it| it.run_ms).collect();
-    let exports: Vec<f64> = per_test.values().map(|it| it.export_ms).collect();
-    let shown = path.strip_prefix(root).unwrap_or(path).display();
-    eprintln!();
-    eprintln!(
-        "coverage map: {shown}, {:.2} MiB, revision {}",
-        size as f64 / (1024.0 * 1024.0),
-        map.revision()
-    );
-    eprintln!(
-        "    {} test(s) mapped, {} left out; {files} source file(s), {lines} instrumented line(s)",
-        map.tests().len(),
-        map.left_out().len()
-    );
-    eprintln!(
-        "    wall: instrumented build {:.1}s, warmup {:.1}s, tests {:.1}s at -j {jobs}",
-        timings.build_ms / 1000.0,
-        timings.warmup_ms / 1000.0,
-        timings.tests_ms / 1000.0
-    );
-    eprintln!(
-        "    per test: run {} (sum {:.1}s), export {} (sum {:.1}s)",
-        spread(&runs),
-        runs.iter().sum::<f64>() / 1000.0,
-        spread(&exports),
-        exports.iter().sum::<f64>() / 1000.0
-    );
-    print_left_out(map);
-}
-
-fn print_left_out(map: &CoverageMap) {
-    if map.left_out().is_empty() {
-        return;
-    }
-    eprintln!("left out of the map:");
-    for it in map.left_out() {
-        eprintln!("    {}: {}", it.name, it.reason);
-    }
-}
-
-/// `median 1.2s, max 3.4s` of millisecond samples.
-fn spread(samples_ms: &[f64]) -> String {
-    let mut sorted = samples_ms.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.last() {
-        None => "none".to_owned(),
-        Some(max) => format!(
-            "median {:.2}s, max {:.2}s",
-            sorted[sorted.len() / 2] / 1000.0,
-            max / 1000.0
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn meta(name: &str, serial: Option<&str>, skipped: Option<&str>) -> TestMeta {
-        TestMeta {
-            name: name.to_owned(),
-            local_only: None,
-            serial: serial.map(str::to_owned),
-            file: "tests/src/a.rs".to_owned(),
-            line: 1,
-            skipped: skipped.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn serial_tests_run_apart_and_skipped_ones_are_left_out_with_their_reason() {
-        let metadata = [
-            meta("a::one", None, None),
-            meta("a::two", Some("dozens of threads"), None),
-            meta(
-                "a::three",
-                None,
-                Some("needs cargo: builds a module at run time"),
-            ),
-            meta("a::unselected", None, None),
-        ];
-        let plan = plan_from(["a::one", "a::two", "a::three", "a::new"], &metadata);
-        assert_eq!(
-            plan,
-            TestPlan {
-                // A test the metadata does not know (it cannot happen with one binary) still runs.
-                parallel: vec!["a::one".to_owned(), "a::new".to_owned()],
-                serial: vec!["a::two".to_owned()],
-                skipped: vec![(
-                    "a::three".to_owned(),
-                    "skipped: needs cargo: builds a module at run time".to_owned()
-                )],
-            }
-        );
-    }
-
-    #[test]
-    fn spreads_show_median_and_max() {
-        assert_eq!(spread(&[]), "none");
-        assert_eq!(spread(&[3000.0, 1000.0, 2000.0]), "median 2.00s, max 3.00s");
-    }
 
     #[test]
     fn the_canonical_root_is_a_second_spelling_only_when_it_differs() {

@@ -1,5 +1,6 @@
-//! Reading the lcov text `llvm-cov export -format=lcov` prints: each source file's `SF:` record
-//! and its `DA:<line>,<count>` entries; everything else (functions, branches, totals) is skipped.
+//! Reading the lcov text `llvm-cov export -format=lcov` prints: each source file's `SF:` record,
+//! its `DA:<line>,<count>` entries and the start lines of its functions (`FN:<line>,<name>`);
+//! everything else (function counts, branches, totals) is skipped.
 
 use std::{
     collections::BTreeMap,
@@ -17,13 +18,15 @@ pub(crate) struct FileLines {
     pub(crate) instrumented: LineRanges,
     /// Lines whose `DA` count is above zero.
     pub(crate) executed: LineRanges,
+    /// Lines where a function or closure starts (`FN` entries).
+    pub(crate) functions: LineRanges,
 }
 
 /// The files of `lcov` that lie below one of `roots` (the workspace root, perhaps spelled two
 /// ways), keyed by their path relative to it; files elsewhere (the registry, the standard
 /// library) are left out.
 pub(crate) fn parse(lcov: &str, roots: &[&Path]) -> anyhow::Result<BTreeMap<PathBuf, FileLines>> {
-    let mut files: BTreeMap<PathBuf, (Vec<u32>, Vec<u32>)> = BTreeMap::new();
+    let mut files: BTreeMap<PathBuf, [Vec<u32>; 3]> = BTreeMap::new();
     // The file of the record being read: `Some(None)` for one outside the roots.
     let mut current: Option<Option<PathBuf>> = None;
     for (index, line) in lcov.lines().enumerate() {
@@ -41,11 +44,23 @@ pub(crate) fn parse(lcov: &str, roots: &[&Path]) -> anyhow::Result<BTreeMap<Path
             let (line_number, count) =
                 parse_da(entry).with_context(|| format!("lcov line {line_no}: `{line}`"))?;
             if let Some(path) = file {
-                let (instrumented, executed) = files.entry(path.clone()).or_default();
+                let [instrumented, executed, _] = files.entry(path.clone()).or_default();
                 instrumented.push(line_number);
                 if count > 0 {
                     executed.push(line_number);
                 }
+            }
+        } else if let Some(entry) = line.strip_prefix("FN:") {
+            let Some(file) = &current else {
+                bail!("lcov line {line_no}: FN: outside a file record");
+            };
+            let line_number = entry
+                .split(',')
+                .next()
+                .and_then(|it| it.parse::<u32>().ok())
+                .with_context(|| format!("lcov line {line_no}: `{line}` has no line number"))?;
+            if let Some(path) = file {
+                files.entry(path.clone()).or_default()[2].push(line_number);
             }
         } else if line == "end_of_record" && current.take().is_none() {
             bail!("lcov line {line_no}: end_of_record without a file record");
@@ -56,10 +71,11 @@ pub(crate) fn parse(lcov: &str, roots: &[&Path]) -> anyhow::Result<BTreeMap<Path
     }
     Ok(files
         .into_iter()
-        .map(|(path, (instrumented, executed))| {
+        .map(|(path, [instrumented, executed, functions])| {
             let lines = FileLines {
                 instrumented: LineRanges::from_lines(instrumented),
                 executed: LineRanges::from_lines(executed),
+                functions: LineRanges::from_lines(functions),
             };
             (path, lines)
         })
@@ -151,6 +167,7 @@ end_of_record
         let guard = &files[Path::new("crates/keel-host/src/guard.rs")];
         assert_eq!(guard.instrumented.ranges(), [[40, 43], [58, 60]]);
         assert_eq!(guard.executed.ranges(), [[40, 43]]);
+        assert_eq!(guard.functions.ranges(), [[40, 40], [58, 58]]);
         let output = &files[Path::new("crates/keel-cli/src/output.rs")];
         assert_eq!(output.instrumented.ranges(), [[12, 13], [15, 16]]);
         assert_eq!(output.executed.ranges(), [[12, 13], [16, 16]]);
@@ -192,6 +209,11 @@ end_of_record
             ("SF:/r/a.rs\nDA:1,1\n", "ends inside a file record"),
             ("SF:/r/a.rs\nSF:/r/b.rs\n", "lcov line 2: SF: before"),
             ("end_of_record\n", "lcov line 1: end_of_record without"),
+            ("FN:3,f\n", "lcov line 1: FN: outside a file record"),
+            (
+                "SF:/r/a.rs\nFN:f\nend_of_record\n",
+                "lcov line 2: `FN:f` has no line number",
+            ),
         ];
         for (text, expected) in cases {
             let error = format!("{:#}", parse(text, &[Path::new("/r")]).unwrap_err());

@@ -5,7 +5,10 @@
 //! when the map was built, the lines the compiler instrumented (every line with an lcov `DA`
 //! entry), and per test the lines it executed; all as [`LineRanges`]. Lines that are not
 //! instrumented are code that never executes by itself: struct and enum fields, `use` lines,
-//! consts and statics, macro definitions, item headers, comments and blank lines between items.
+//! consts and statics, macro definitions, item headers and attributes, match-arm patterns, and
+//! comments and blank lines between items. Blank and `//` comment lines inside a function body
+//! count as instrumented, and as executed by the tests that executed the lines around them
+//! (`builder` and `quiet_lines`).
 //!
 //! [`CoverageMap::tests_for_hunks`] turns the changed lines of one file into tests:
 //! - a hunk whose lines are all instrumented selects the tests that executed one of them; a pure
@@ -23,10 +26,15 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use keel_artifacts::{hash_file, smoketest_dir, write_atomic};
+use keel_artifacts::{smoketest_dir, write_atomic};
 use serde::{Deserialize, Serialize};
 
-use crate::coverage::{lcov::FileLines, ranges::LineRanges};
+use crate::coverage::ranges::LineRanges;
+
+mod builder;
+mod quiet_lines;
+
+pub(crate) use builder::MapBuilder;
 
 /// The format of `coverage-map.json`; a map of another format is refused and must be rebuilt.
 pub(crate) const FORMAT_VERSION: u32 = 1;
@@ -85,7 +93,7 @@ pub(crate) struct LeftOut {
 pub(crate) struct FileCoverage {
     /// blake3 of the file's content when the map was built.
     blake3: String,
-    /// Lines the compiler instrumented.
+    /// Lines the compiler instrumented, and the blank and comment lines inside function bodies.
     instrumented: LineRanges,
     /// Per test that executed at least one line of the file, the lines it executed.
     executed: BTreeMap<String, LineRanges>,
@@ -241,74 +249,6 @@ impl CoverageMap {
             selection.tests.extend(coverage.executed.keys().cloned());
         }
         selection
-    }
-}
-
-/// Collects the tests' coverage into a [`CoverageMap`].
-#[derive(Debug, Default)]
-pub(crate) struct MapBuilder {
-    tests: BTreeMap<String, TestTiming>,
-    left_out: Vec<LeftOut>,
-    files: BTreeMap<PathBuf, (LineRanges, BTreeMap<String, LineRanges>)>,
-}
-
-impl MapBuilder {
-    /// Adds test `name`, which executed `files` (as one lcov export of its profiles says).
-    pub(crate) fn add_test(
-        &mut self,
-        name: &str,
-        timing: TestTiming,
-        files: BTreeMap<PathBuf, FileLines>,
-    ) {
-        self.tests.insert(name.to_owned(), timing);
-        for (path, lines) in files {
-            let (instrumented, executed) = self.files.entry(path).or_default();
-            *instrumented = instrumented.union(&lines.instrumented);
-            if !lines.executed.is_empty() {
-                executed.insert(name.to_owned(), lines.executed);
-            }
-        }
-    }
-
-    /// Records that test `name` is not mapped, and why (one line).
-    pub(crate) fn leave_out(&mut self, name: &str, reason: &str) {
-        self.left_out.push(LeftOut {
-            name: name.to_owned(),
-            reason: reason.lines().next().unwrap_or_default().to_owned(),
-        });
-    }
-
-    /// The map, with the hash of every file as it is now under `root`.
-    pub(crate) fn finish(
-        mut self,
-        root: &Path,
-        revision: &str,
-        timings: MapTimings,
-    ) -> anyhow::Result<CoverageMap> {
-        self.left_out.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut files = BTreeMap::new();
-        for (path, (instrumented, executed)) in self.files {
-            let blake3 = hash_file(&root.join(&path)).with_context(|| {
-                format!(
-                    "hash {}, a source file of the instrumented binaries",
-                    path.display()
-                )
-            })?;
-            let coverage = FileCoverage {
-                blake3,
-                instrumented,
-                executed,
-            };
-            files.insert(path, coverage);
-        }
-        Ok(CoverageMap {
-            format_version: FORMAT_VERSION,
-            revision: revision.to_owned(),
-            timings,
-            tests: self.tests,
-            left_out: self.left_out,
-            files,
-        })
     }
 }
 
@@ -544,72 +484,5 @@ mod tests {
         fs::write(&path, "[1, 2]").unwrap();
         let error = format!("{:#}", CoverageMap::load(root.path()).unwrap_err());
         assert!(error.contains("is not a coverage map"), "{error}");
-    }
-
-    #[test]
-    fn the_builder_joins_tests_and_hashes_the_files_as_they_are() {
-        let root = tempfile::tempdir().unwrap();
-        fs::create_dir_all(root.path().join("src")).unwrap();
-        fs::write(root.path().join("src/a.rs"), "fn a() {}\n").unwrap();
-        let lines = |instrumented: &[u32], executed: &[u32]| FileLines {
-            instrumented: LineRanges::from_lines(instrumented.iter().copied()),
-            executed: LineRanges::from_lines(executed.iter().copied()),
-        };
-        let mut builder = MapBuilder::default();
-        let timing = TestTiming {
-            run_ms: 1.0,
-            export_ms: 2.0,
-        };
-        builder.add_test(
-            "one",
-            timing,
-            BTreeMap::from([(PathBuf::from("src/a.rs"), lines(&[1, 2, 3], &[1, 2]))]),
-        );
-        builder.add_test(
-            "two",
-            timing,
-            BTreeMap::from([(PathBuf::from("src/a.rs"), lines(&[1, 2, 3, 7], &[]))]),
-        );
-        builder.leave_out("zeta", "failed: assertion\nwith a second line");
-        builder.leave_out("alpha", "timed out");
-        let map = builder
-            .finish(root.path(), "abc", MapTimings::default())
-            .unwrap();
-        assert_eq!(
-            map.file_hash(Path::new("src/a.rs")),
-            Some(hash_file(&root.path().join("src/a.rs")).unwrap().as_str())
-        );
-        assert_eq!(map.tests().into_iter().collect::<Vec<_>>(), ["one", "two"]);
-        let file = &map.files[Path::new("src/a.rs")];
-        assert_eq!(file.instrumented.ranges(), [[1, 3], [7, 7]]);
-        // A test that executed nothing of a file is not listed under it.
-        assert_eq!(file.executed.keys().collect::<Vec<_>>(), ["one"]);
-        assert_eq!(
-            map.left_out(),
-            [
-                LeftOut {
-                    name: "alpha".to_owned(),
-                    reason: "timed out".to_owned()
-                },
-                LeftOut {
-                    name: "zeta".to_owned(),
-                    reason: "failed: assertion".to_owned()
-                }
-            ]
-        );
-
-        let mut builder = MapBuilder::default();
-        builder.add_test(
-            "one",
-            timing,
-            BTreeMap::from([(PathBuf::from("src/gone.rs"), lines(&[1], &[1]))]),
-        );
-        let error = format!(
-            "{:#}",
-            builder
-                .finish(root.path(), "abc", MapTimings::default())
-                .unwrap_err()
-        );
-        assert!(error.contains("hash src/gone.rs"), "{error}");
     }
 }

@@ -27,18 +27,33 @@ impl LineRanges {
         LineRanges(ranges)
     }
 
-    /// The union of `self` and `other`.
-    pub(crate) fn union(&self, other: &LineRanges) -> LineRanges {
-        let mut all: Vec<[u32; 2]> = self.0.iter().chain(&other.0).copied().collect();
+    /// The lines of `ranges` (inclusive pairs in any order, overlapping or not; empty pairs and
+    /// line 0 are dropped).
+    pub(crate) fn from_ranges(ranges: impl IntoIterator<Item = [u32; 2]>) -> LineRanges {
+        let mut all: Vec<[u32; 2]> = ranges
+            .into_iter()
+            .map(|[start, end]| [start.max(1), end])
+            .filter(|[start, end]| start <= end)
+            .collect();
         all.sort_unstable();
-        let mut ranges: Vec<[u32; 2]> = Vec::with_capacity(all.len());
+        let mut merged: Vec<[u32; 2]> = Vec::with_capacity(all.len());
         for [start, end] in all {
-            match ranges.last_mut() {
+            match merged.last_mut() {
                 Some(last) if start <= last[1].saturating_add(1) => last[1] = last[1].max(end),
-                _ => ranges.push([start, end]),
+                _ => merged.push([start, end]),
             }
         }
-        LineRanges(ranges)
+        LineRanges(merged)
+    }
+
+    /// The union of `self` and `other`.
+    pub(crate) fn union(&self, other: &LineRanges) -> LineRanges {
+        LineRanges::from_ranges(self.0.iter().chain(&other.0).copied())
+    }
+
+    /// Whether `line` is in the set.
+    pub(crate) fn contains(&self, line: u32) -> bool {
+        self.range_at(line).is_some()
     }
 
     /// Whether no line is in the set.
@@ -77,7 +92,6 @@ impl LineRanges {
     }
 
     /// The ranges, sorted.
-    #[cfg(test)]
     pub(crate) fn ranges(&self) -> &[[u32; 2]] {
         &self.0
     }
@@ -132,6 +146,14 @@ mod tests {
         assert_eq!(ranges.ranges(), [[3, 5], [9, 10], [12, 12], [20, 20]]);
         assert_eq!(ranges.line_count(), 7);
         assert!(LineRanges::from_lines([]).is_empty());
+    }
+
+    #[test]
+    fn ranges_in_any_order_are_merged() {
+        let ranges = LineRanges::from_ranges([[9, 12], [1, 3], [4, 4], [10, 20], [0, 0], [7, 6]]);
+        assert_eq!(ranges.ranges(), [[1, 4], [9, 20]]);
+        assert!(ranges.contains(4) && ranges.contains(9) && !ranges.contains(5));
+        assert_eq!(LineRanges::from_ranges([[0, 2]]).ranges(), [[1, 2]]);
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub(crate) struct TestRun {
 pub(crate) struct Profiles {
     /// Their directory, where the merged profile goes too.
     pub(crate) dir: PathBuf,
-    /// The `.profraw` files, one per process that exited normally.
+    /// The `.profraw` files that hold data, one per instrumented process.
     pub(crate) raw: Vec<PathBuf>,
     /// The test's log, where the LLVM tools' messages go too.
     pub(crate) log: PathBuf,
