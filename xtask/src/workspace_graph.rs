@@ -55,20 +55,9 @@ pub(crate) struct WorkspaceGraph {
 impl WorkspaceGraph {
     /// Reads both workspaces with `cargo metadata --no-deps` (no resolution, no network).
     pub(crate) fn load(sh: &Shell, root: &Path) -> anyhow::Result<WorkspaceGraph> {
-        let cargo = cargo();
-        let mut metadatas = Vec::new();
-        for manifest in [root.join("Cargo.toml"), root.join("modules/Cargo.toml")] {
-            let json = process::read(cmd!(
-                sh,
-                "{cargo} metadata --no-deps --format-version 1 --manifest-path {manifest}"
-            ))
-            .with_context(|| format!("read {} with `cargo metadata`", manifest.display()))?;
-            metadatas
-                .push(MetadataCommand::parse(json).with_context(|| {
-                    format!("parse `cargo metadata` of {}", manifest.display())
-                })?);
-        }
-        WorkspaceGraph::from_metadata(root, &metadatas[0], &metadatas[1])
+        let workspace = read_metadata(sh, &root.join("Cargo.toml"))?;
+        let modules = read_metadata(sh, &root.join("modules/Cargo.toml"))?;
+        WorkspaceGraph::from_metadata(root, &workspace, &modules)
     }
 
     /// The graph of the root workspace's and the modules workspace's members.
@@ -204,6 +193,19 @@ impl WorkspaceGraph {
         inputs.extend(MODULES_WORKSPACE_INPUTS.iter().map(PathBuf::from));
         inputs
     }
+}
+
+/// `cargo metadata --no-deps` of the workspace whose manifest is `manifest` (no resolution, no
+/// network): the one place the xtask reads it.
+pub(crate) fn read_metadata(sh: &Shell, manifest: &Path) -> anyhow::Result<Metadata> {
+    let cargo = cargo();
+    let json = process::read(cmd!(
+        sh,
+        "{cargo} metadata --no-deps --format-version 1 --manifest-path {manifest}"
+    ))
+    .with_context(|| format!("read {} with `cargo metadata`", manifest.display()))?;
+    MetadataCommand::parse(json)
+        .with_context(|| format!("parse `cargo metadata` of {}", manifest.display()))
 }
 
 /// `path` with `.` and `..` components resolved lexically (cargo reports `crates/x/../y` paths).

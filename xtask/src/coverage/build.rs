@@ -39,7 +39,7 @@ pub(crate) struct InstrumentedBinaries {
 pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinaries> {
     let root = project_root();
     let cargo = cargo();
-    let metadata = workspace_metadata(sh)?;
+    let metadata = crate::workspace_graph::read_metadata(sh, &project_root().join("Cargo.toml"))?;
     let server_main = binary_source(&metadata, SERVER)?;
     binary_source(&metadata, CLI)?;
     let server_main = server_main
@@ -82,14 +82,6 @@ pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinari
         n => format!("{n} crate(s) compiled"),
     });
     Ok(binaries)
-}
-
-/// `cargo metadata --no-deps` of the workspace.
-fn workspace_metadata(sh: &Shell) -> anyhow::Result<Metadata> {
-    let cargo = cargo();
-    let json = process::read(cmd!(sh, "{cargo} metadata --no-deps --format-version 1").quiet())
-        .context("read the workspace with `cargo metadata`")?;
-    serde_json::from_str(&json).context("parse the output of `cargo metadata`")
 }
 
 /// The source file of binary `bin` of package `package`.
