@@ -12,6 +12,7 @@ mod builds;
 mod coverage;
 mod dep_info;
 mod flags;
+mod mutants;
 mod openapi_check;
 mod process;
 mod progress;
@@ -80,6 +81,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Extract(it) => it.run(&sh),
         Command::OpenapiCheck(it) => it.run(&sh),
         Command::AffectedRecall(_) => affected::recall::run(&sh, affected::recall::MUTATIONS),
+        Command::Strength(it) => mutants::command(&sh, &it),
         Command::CoverageMap(it) => it.run(&sh),
     }
 }
