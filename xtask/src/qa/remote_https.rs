@@ -43,6 +43,32 @@ pub(super) fn check(sh: &Shell) -> anyhow::Result<()> {
     let report = smoketest::run_suite(sh, &flags, &[(keel_client::CA_CERT_ENV, &ca)])?;
     eprint!("{}", report.summary.render(&report.builds, &report.timings));
     report.verdict()?;
+    // A selection whose every test is local-only runs nothing, and that is no failure.
+    let mut local_only = flags.clone();
+    local_only.filters = vec!["faults::".to_owned()];
+    let skipped = smoketest::run_suite(sh, &local_only, &[(keel_client::CA_CERT_ENV, &ca)])?;
+    skipped.verdict().context(
+        "a remote run that selects only local-only tests must pass with every test skipped",
+    )?;
+    ensure!(
+        !skipped.summary.outcomes.is_empty()
+            && skipped
+                .summary
+                .outcomes
+                .iter()
+                .all(|it| it.status == smoketest::TestStatus::Skipped),
+        "the local-only tests were not all reported skipped: {:?}",
+        skipped
+            .summary
+            .outcomes
+            .iter()
+            .map(|it| (&it.name, it.status))
+            .collect::<Vec<_>>()
+    );
+    eprintln!(
+        "==> a remote run of only local-only tests: {} skipped, exit 0",
+        skipped.summary.outcomes.len()
+    );
     server.stop(STOP_GRACE).context("stop the https server")?;
     let left = left_behind(&data_dir)?;
     ensure!(
