@@ -457,18 +457,35 @@ fn slashes(path: &Path) -> String {
 
 /// Copies the running xtask to [`RUNNER_PATH`]; `cargo xtask` rebuilt it from these sources just
 /// before it started, so it is the runner of this revision.
+///
+/// The bytes come from `/proc/self/exe`, which stays readable when a build replaces the binary
+/// file while it runs (qa's build rebuilds `target/release/xtask`): its path then names a deleted
+/// file.
 fn copy_runner(root: &Path) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("find the running xtask")?;
     let destination = root.join(RUNNER_PATH);
-    if exe.canonicalize().ok() == destination.canonicalize().ok() {
+    if same_file(&exe, &destination) {
+        // The archived runner itself, making an archive again.
         return Ok(());
     }
+    let proc_exe = Path::new("/proc/self/exe");
+    let exe = if proc_exe.exists() {
+        proc_exe.to_path_buf()
+    } else {
+        exe
+    };
     if let Some(parent) = destination.parent() {
         fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
     }
     fs::copy(&exe, &destination)
         .with_context(|| format!("copy {} to {RUNNER_PATH}", exe.display()))?;
     Ok(())
+}
+
+/// Whether both paths name one existing file; a path that names nothing (a deleted running
+/// binary, a runner not copied yet) is no match.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
 
 fn revision(sh: &Shell) -> Revision {
@@ -550,6 +567,23 @@ fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_runner_is_copied_even_when_the_running_binary_was_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (gone, missing) = (
+            dir.path().join("xtask (deleted)"),
+            dir.path().join("bin/xtask"),
+        );
+        assert!(
+            !same_file(&gone, &missing),
+            "two missing files are not the same file"
+        );
+        let file = dir.path().join("x");
+        fs::write(&file, "x").unwrap();
+        assert!(same_file(&file, &dir.path().join("./x")));
+        assert!(!same_file(&file, &missing));
+    }
 
     /// A checkout with sources and one artifact, and an archive of it in `<dir>/a.tar.zst`.
     fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {

@@ -24,6 +24,10 @@ pub(crate) const SELECTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "warmup's CLI alone (remote mode)",
+        &["-p", "keel-cli", "-e", "normal,build"],
+    ),
+    (
         "the smoketests binary",
         &["-p", "smoketests", "-e", "normal,build,dev"],
     ),

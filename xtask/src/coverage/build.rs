@@ -104,7 +104,8 @@ mod tests {
     fn binaries_are_found_in_the_workspace_metadata() {
         let sh = Shell::new().unwrap();
         sh.change_dir(project_root());
-        let metadata = workspace_metadata(&sh).unwrap();
+        let metadata =
+            crate::workspace_graph::read_metadata(&sh, &project_root().join("Cargo.toml")).unwrap();
         let server = binary_source(&metadata, SERVER).unwrap();
         assert!(
             server.ends_with("crates/keel-standalone/src/main.rs"),

@@ -10,7 +10,8 @@ use xshell::{Shell, cmd};
 
 use crate::{builds, cargo, process};
 
-/// Features of each dependency (`name vX.Y.Z`) in one selection; workspace crates are left out.
+/// Features of each package (`name vX.Y.Z`, and the path for the workspace's own) in one
+/// selection: a workspace crate with other features (keel-api without `openapi`) rebuilds too.
 type FeatureSets = BTreeMap<String, BTreeSet<String>>;
 
 /// Fails with the dependencies and features a selection lacks, and where to add them.
@@ -53,7 +54,7 @@ fn features(sh: &Shell, selection: &[&str]) -> anyhow::Result<FeatureSets> {
     Ok(parse_tree(&output))
 }
 
-/// Parses `cargo tree --prefix none --format {p}|{f}`; path packages (the workspace's) are left out.
+/// Parses `cargo tree --prefix none --format {p}|{f}`.
 fn parse_tree(output: &str) -> FeatureSets {
     let mut sets = FeatureSets::new();
     for line in output.lines() {
@@ -62,9 +63,6 @@ fn parse_tree(output: &str) -> FeatureSets {
         let Some((package, features)) = line.trim().split_once('|') else {
             continue;
         };
-        if package.contains(" (/") {
-            continue;
-        }
         sets.entry(package.to_owned()).or_default().extend(
             features
                 .split(',')
@@ -95,10 +93,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tree_lines_become_feature_sets_without_workspace_crates() {
+    fn tree_lines_become_feature_sets() {
         let output = "keel-cli v0.1.0 (/r/crates/keel-cli)|\nclap v4.6.7|derive,std\nclap v4.6.7|derive,std (*)\nsyn v3.0.9 (proc-macro)|full\nlibc v0.2.1| (*)\n";
         let sets = parse_tree(output);
-        assert_eq!(sets.len(), 3, "{sets:?}");
+        assert_eq!(sets.len(), 4, "{sets:?}");
+        assert!(sets.contains_key("keel-cli v0.1.0 (/r/crates/keel-cli)"));
         assert_eq!(
             sets["clap v4.6.7"],
             BTreeSet::from(["derive".to_owned(), "std".to_owned()])
