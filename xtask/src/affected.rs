@@ -51,11 +51,7 @@ pub(crate) fn select(
 ) -> anyhow::Result<Affected> {
     let graph = WorkspaceGraph::load(sh, root)?;
     let manifest = Manifest::load(root).context("read the artifact manifest")?;
-    let sources: BTreeMap<String, BTreeSet<PathBuf>> = manifest
-        .binaries
-        .iter()
-        .map(|(name, artifact)| (name.clone(), artifact.sources.iter().cloned().collect()))
-        .collect();
+    let sources = binary_sources(&manifest);
     let store = UsageStore::load(root)?;
     let fingerprint = Fingerprint::current(sh, root)?;
     let store_mismatch = store.as_ref().and_then(|store| {
@@ -110,6 +106,15 @@ pub(crate) fn select(
         base,
         changed,
     })
+}
+
+/// Per binary of the manifest, the workspace files it is built from (its dep-info).
+pub(crate) fn binary_sources(manifest: &Manifest) -> BTreeMap<String, BTreeSet<PathBuf>> {
+    manifest
+        .binaries
+        .iter()
+        .map(|(name, artifact)| (name.clone(), artifact.sources.iter().cloned().collect()))
+        .collect()
 }
 
 impl Affected {

@@ -6,9 +6,9 @@
 //! is the point (the sets are the rules' answers a person checked, not the rules' own output).
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeSet,
     fs,
-    path::{Path, PathBuf},
+    path::Path,
 };
 
 use anyhow::{Context, bail, ensure};
@@ -138,11 +138,7 @@ pub(crate) fn check(sh: &Shell) -> anyhow::Result<()> {
         );
     };
     let manifest = Manifest::load(&root)?;
-    let sources: BTreeMap<String, BTreeSet<PathBuf>> = manifest
-        .binaries
-        .iter()
-        .map(|(name, artifact)| (name.clone(), artifact.sources.iter().cloned().collect()))
-        .collect();
+    let sources = crate::affected::binary_sources(&manifest);
     let metadata =
         smoketest::read_metadata(sh, &fresh_binary(&root, &manifest, "smoketests")?, None)?;
     let scratch = tempfile::tempdir().context("make a scratch dir")?;
