@@ -85,12 +85,6 @@ impl Guard {
         state.private_tables = names(false);
     }
 
-    pub(crate) fn is_private(&self, table: &str) -> bool {
-        self.lock()
-            .private_tables
-            .contains(&table.to_ascii_lowercase())
-    }
-
     /// The reason the last statement was refused, if it was.
     pub(crate) fn take_refusal(&self) -> Option<String> {
         self.lock().refusal.take()
@@ -132,6 +126,9 @@ fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
         {
             return Err("loading extensions is not allowed".to_owned());
         }
+        // Refused to the host itself too (`System` is let through below): that is the only
+        // case this arm decides. For owners and readers SQLite first asks to write
+        // `sqlite_master`, which `is_internal` refuses, and the last arm would refuse it too.
         AuthAction::CreateVtable { .. } | AuthAction::DropVtable { .. } => {
             return Err("virtual tables are not allowed".to_owned());
         }
@@ -164,6 +161,8 @@ fn decide(state: &GuardState, action: &AuthAction<'_>) -> Result<(), String> {
         AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
             Err("transaction control is not allowed: every reducer call and SQL request already runs in its own transaction".to_owned())
         }
+        // SQLite asks for every table a statement names, also one it reads no column of
+        // (`SELECT count(*) FROM t`, `EXISTS (SELECT 1 FROM t)`): then with the column "".
         AuthAction::Read { table_name, .. } => read(state, table_name),
         AuthAction::Insert { table_name } | AuthAction::Delete { table_name } | AuthAction::Update { table_name, .. } => {
             if is_internal(table_name) {

@@ -284,8 +284,21 @@ fn readers_see_only_public_tables_and_cannot_write() {
         "SELECT * FROM pragma_table_info('secret')",
         "SELECT count(*) FROM secret",
         "SELECT * FROM t JOIN secret",
+        // Statements that read no column of `secret`: the authorizer is asked about it all
+        // the same (a read of the column ""), and that is the only check there is.
+        "SELECT 1 FROM secret",
+        "SELECT EXISTS (SELECT 1 FROM secret)",
+        "SELECT v FROM t WHERE EXISTS (SELECT 1 FROM secret)",
+        "SELECT 1 WHERE 'x' IN secret",
+        "SELECT count(*) OVER () FROM secret",
+        "SELECT count(*) FROM (SELECT 1 FROM secret)",
+        "WITH c AS MATERIALIZED (SELECT 1 FROM secret) SELECT count(*) FROM c",
+        "SELECT t.v FROM t LEFT JOIN secret ON 0",
+        "EXPLAIN SELECT * FROM secret",
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM secret",
         "INSERT INTO t (v) VALUES (2)",
         "DELETE FROM t",
+        "EXPLAIN DELETE FROM t",
     ] {
         let error = fixture
             .database
@@ -293,7 +306,95 @@ fn readers_see_only_public_tables_and_cannot_write() {
             .unwrap_err();
         assert!(matches!(error, SqlError::Denied(_)), "{statement}: {error}");
     }
+    // A name that only looks like the private table (a common table expression) reads nothing
+    // of it; so does a query plan of public tables.
+    for statement in [
+        "WITH secret (s) AS (SELECT 'mine') SELECT s FROM secret",
+        "EXPLAIN QUERY PLAN SELECT v FROM t",
+    ] {
+        fixture
+            .database
+            .sql(statement, &[], Access::Reader)
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
     assert_eq!(fixture.count(), 1);
+}
+
+#[test]
+fn no_one_writes_the_servers_or_the_engines_tables() {
+    let mut fixture = fixture();
+    fixture.call("add").unwrap();
+    let hash = fixture.database.installed_hash().unwrap();
+    for access in [Access::Owner, Access::Reader] {
+        for (table, statement) in [
+            ("_keel_module", "DELETE FROM _keel_module"),
+            (
+                "_keel_module",
+                "INSERT INTO _keel_module (hash) VALUES ('forged')",
+            ),
+            ("sqlite_sequence", "UPDATE sqlite_sequence SET seq = 1000"),
+            ("sqlite_sequence", "DELETE FROM sqlite_sequence"),
+        ] {
+            let error = fixture.database.sql(statement, &[], access).unwrap_err();
+            let SqlError::Denied(message) = &error else {
+                panic!("{access:?}: {statement}: {error}");
+            };
+            if access == Access::Owner {
+                assert!(
+                    message.contains(&format!(
+                        "table `{table}` belongs to the database engine or the server"
+                    )),
+                    "{statement}: {message}"
+                );
+            }
+        }
+    }
+    assert_eq!(fixture.database.installed_hash().unwrap(), hash);
+    let seq = fixture
+        .database
+        .sql(
+            "SELECT seq FROM sqlite_sequence WHERE name = 't'",
+            &[],
+            Access::Owner,
+        )
+        .unwrap();
+    assert_eq!(seq.rows, [[json!(2)]]);
+}
+
+#[test]
+fn schema_pragmas_show_private_tables_to_the_owner_only() {
+    let mut fixture = fixture();
+    let columns = |rows: &keel_host::Rows| -> Vec<String> {
+        rows.rows
+            .iter()
+            .map(|row| row[1].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for statement in [
+        "PRAGMA table_info(secret)",
+        "PRAGMA table_xinfo(SECRET)",
+        "PRAGMA index_list('secret')",
+    ] {
+        let error = fixture
+            .database
+            .sql(statement, &[], Access::Reader)
+            .unwrap_err();
+        assert!(matches!(error, SqlError::Denied(_)), "{statement}: {error}");
+        fixture
+            .database
+            .sql(statement, &[], Access::Owner)
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
+    let owner = fixture
+        .database
+        .sql("PRAGMA table_info(secret)", &[], Access::Owner)
+        .unwrap();
+    assert_eq!(columns(&owner), ["s"]);
+    let reader = fixture
+        .database
+        .sql("PRAGMA table_info(t)", &[], Access::Reader)
+        .unwrap();
+    assert_eq!(columns(&reader), ["id", "v"]);
 }
 
 #[test]
