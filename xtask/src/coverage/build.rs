@@ -39,7 +39,7 @@ pub(crate) struct InstrumentedBinaries {
 pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinaries> {
     let root = project_root();
     let cargo = cargo();
-    let metadata = crate::workspace_graph::read_metadata(sh, &project_root().join("Cargo.toml"))?;
+    let metadata = crate::workspace_graph::read_metadata(sh, &root.join("Cargo.toml"))?;
     let server_main = binary_source(&metadata, SERVER)?;
     binary_source(&metadata, CLI)?;
     let server_main = server_main
@@ -104,7 +104,8 @@ mod tests {
     fn binaries_are_found_in_the_workspace_metadata() {
         let sh = Shell::new().unwrap();
         sh.change_dir(project_root());
-        let metadata = workspace_metadata(&sh).unwrap();
+        let metadata =
+            crate::workspace_graph::read_metadata(&sh, &project_root().join("Cargo.toml")).unwrap();
         let server = binary_source(&metadata, SERVER).unwrap();
         assert!(
             server.ends_with("crates/keel-standalone/src/main.rs"),
