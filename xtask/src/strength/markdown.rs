@@ -39,7 +39,7 @@ pub(crate) fn render(report: &StrengthReport, sources: &BTreeMap<PathBuf, String
     }
     let _ = writeln!(
         out,
-        "- Regions are counted where they start (see `xtask/src/strength/export.rs`), so a few regions that start together count once.\n"
+        "- Regions are counted where they start: regions that start at the same place count once, so there are a little fewer than `llvm-cov report` counts.\n"
     );
     let _ = writeln!(out, "## Per crate\n\n{}", crate_table(report));
     out.push_str("## Per file\n\n");
@@ -93,9 +93,9 @@ pub(crate) fn render(report: &StrengthReport, sources: &BTreeMap<PathBuf, String
             let _ = writeln!(out, "- `{}`: {}", it.name, it.reason);
         }
     }
-    if !report.coverage.not_compiled.is_empty() {
-        out.push_str("\n## Not measured\n\nSource files of these crates that neither `keel-standalone` nor `keel` compiles.\n\n");
-        for path in &report.coverage.not_compiled {
+    if !report.coverage.without_code.is_empty() {
+        out.push_str("\n## Files without code\n\nSource files of these crates in which neither `keel-standalone` nor `keel` has a code region: declarations only (modules, types, constants, derived code), or code neither binary links.\n\n");
+        for path in &report.coverage.without_code {
             let _ = writeln!(out, "- `{}`", path.display());
         }
     }

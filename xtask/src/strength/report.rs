@@ -57,9 +57,10 @@ pub(crate) struct Measured {
     pub(crate) total: Totals,
     /// Per crate, in the order of the scope.
     pub(crate) crates: Vec<CrateReport>,
-    /// Source files of the measured crates that neither binary compiled, so nothing measures
-    /// them (relative to the workspace root).
-    pub(crate) not_compiled: Vec<PathBuf>,
+    /// Source files of the measured crates in which neither binary has a code region
+    /// (declarations only: modules, types, constants, derived code; or code no binary links),
+    /// relative to the workspace root.
+    pub(crate) without_code: Vec<PathBuf>,
 }
 
 /// Lines and regions, executed of all.
@@ -106,7 +107,7 @@ impl Totals {
 }
 
 /// The figures of `scope`'s crates in `files` (the export, by path relative to the workspace
-/// root); `sources` are the scope's source files, for those no binary compiled.
+/// root); `sources` are the scope's source files, for those without code.
 pub(crate) fn measure(
     scope: &Scope,
     files: &BTreeMap<PathBuf, FileCounts>,
@@ -141,7 +142,7 @@ pub(crate) fn measure(
         }
         measured.crates.push(report);
     }
-    measured.not_compiled = sources
+    measured.without_code = sources
         .iter()
         .filter(|it| !files.contains_key(*it))
         .cloned()
@@ -256,7 +257,7 @@ pub(crate) mod tests {
         );
         assert_eq!(measured.crates[1].files[0].uncovered.len(), 5);
         assert_eq!(
-            measured.not_compiled,
+            measured.without_code,
             [PathBuf::from("crates/cli-b/src/unused.rs")]
         );
     }
