@@ -11,6 +11,8 @@
 //! fails under instrumentation, or whose profiles are incomplete, is left out of the map and
 //! reported. Which tests run, and how, is `plan`.
 //! `--query FILE[:A[-B]]` asks an existing map instead (`query`).
+//! `cargo xtask strength` takes the same steps through [`prepare`] and [`build_map`], and reads
+//! the merged profile each mapped test leaves.
 
 pub(crate) mod build;
 pub(crate) mod export;

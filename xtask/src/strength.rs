@@ -18,7 +18,12 @@ mod report;
 mod scope;
 mod tally;
 
-use std::{collections::BTreeMap, fs, path::PathBuf, time::Instant};
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+    time::Instant,
+};
 
 use anyhow::Context;
 use keel_artifacts::{Manifest, smoketest_dir};
@@ -73,7 +78,7 @@ impl flags::Strength {
 
         let json = profile::export_suite(&root, &prepared, &map)?;
         let roots = coverage::workspace_roots(&root);
-        let roots: Vec<&std::path::Path> = roots.iter().map(PathBuf::as_path).collect();
+        let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
         let files = export::parse(&json, &roots)?;
         let scope = Scope::load(sh, &root)?;
         let sources = scope.source_files(&root)?;
@@ -127,7 +132,7 @@ impl flags::Strength {
 
 /// What the tests run, relative to the workspace root or absolute: the instrumented server and
 /// CLI, the smoketests binary and the precompiled modules of the manifest warmup wrote.
-fn tested_artifacts(root: &std::path::Path, prepared: &Prepared) -> anyhow::Result<Vec<PathBuf>> {
+fn tested_artifacts(root: &Path, prepared: &Prepared) -> anyhow::Result<Vec<PathBuf>> {
     let manifest = Manifest::load(root).context("read the manifest warmup wrote")?;
     let mut artifacts = vec![
         prepared.binaries.server.clone(),
