@@ -11,19 +11,21 @@
 //! fails under instrumentation, or whose profiles are incomplete, is left out of the map and
 //! reported. Which tests run, and how, is `plan`.
 //! `--query FILE[:A[-B]]` asks an existing map instead (`query`).
+//! `cargo xtask strength` takes the same steps through [`prepare`] and [`build_map`], and reads
+//! the merged profile each mapped test leaves.
 
-mod build;
-mod export;
+pub(crate) mod build;
+pub(crate) mod export;
 mod jobs;
-mod lcov;
+pub(crate) mod lcov;
 pub(crate) mod map;
-mod plan;
+pub(crate) mod plan;
 mod query;
-mod ranges;
-mod run;
+pub(crate) mod ranges;
+pub(crate) mod run;
 pub(crate) mod rustc_wrapper;
 mod summary;
-mod tools;
+pub(crate) mod tools;
 
 use std::{
     collections::BTreeMap,
@@ -39,12 +41,14 @@ use xshell::{Shell, cmd};
 
 use crate::{
     coverage::{
+        build::InstrumentedBinaries,
         export::Exporter,
         lcov::FileLines,
-        map::{MapBuilder, MapTimings, TestTiming},
+        map::{CoverageMap, MapBuilder, MapTimings, TestTiming},
         plan::{TestPlan, plan_tests},
         run::TestRunner,
         summary::{print_left_out, print_summary},
+        tools::LlvmTools,
     },
     flags, process,
     progress::Progress,
@@ -61,65 +65,113 @@ impl flags::CoverageMap {
         }
         // The tests' temp dirs live under target/smoketest/tmp, which a suite run clears.
         let _lock = RunLock::acquire(&smoketest_dir(&root))?;
-        clear_dirs(&smoketest_dir(&root), &["tmp"])?;
-        let revision = git_revision(sh)?;
-        let host = tools::host_triple(sh)?;
-        let tools = tools::ensure(sh, &host)?;
-
-        let started = Instant::now();
-        let binaries = build::build(sh, &host)?;
-        let build_wall = started.elapsed();
-        let started = Instant::now();
-        // The tests use the instrumented server and CLI, the modules and the smoketests binary of
-        // the usual warmup. It builds the normal server too: `keel` alone would compile keel-api
-        // with other features, and the next `cargo xtask smoketest` would compile it back.
-        let warmup = warmup::warmup(sh, WarmupPlan { server: true })?;
-        let warmup_wall = started.elapsed();
-        let plan = plan_tests(sh, &warmup.test_binary, &self.filters)?;
-
-        let work_dir = root.join(build::TARGET_DIR);
-        clear_dirs(&work_dir, &["profiles", "results", "logs"])?;
-        let runner = TestRunner {
-            root: &root,
-            test_binary: &warmup.test_binary,
-            binaries: &binaries,
-            work_dir: &work_dir,
-        };
-        let exporter = Exporter {
-            tools: &tools,
-            binaries: &binaries,
-            roots: workspace_roots(&root),
-        };
-        let started = Instant::now();
-        let mapped = map_tests(&plan, &runner, &exporter, self.jobs as usize)?;
-        let tests_wall = started.elapsed();
-
-        let mut builder = MapBuilder::default();
-        for (name, reason) in &plan.skipped {
-            builder.leave_out(name, reason);
-        }
-        for (name, outcome) in mapped {
-            match outcome {
-                Mapped::Files { files, timing } => builder.add_test(&name, timing, files),
-                Mapped::LeftOut(reason) => builder.leave_out(&name, &reason),
-            }
-        }
-        let timings = MapTimings {
-            build_ms: millis(build_wall),
-            warmup_ms: millis(warmup_wall),
-            tests_ms: millis(tests_wall),
-        };
-        let map = builder.finish(&root, &revision, timings)?;
-        if map.tests().is_empty() {
-            print_left_out(&map);
-            bail!(
-                "no test could be mapped (reasons above); the previous coverage map, if any, is kept"
-            );
-        }
-        let path = map.save(&root)?;
-        print_summary(&root, &map, &path, self.jobs);
+        let prepared = prepare(sh, &root, &self.filters)?;
+        build_map(&root, &prepared, self.jobs)?;
         Ok(())
     }
+}
+
+/// What a map build needs before its first test runs, and what a reader of the tests' profiles
+/// needs too: the instrumented binaries, the LLVM tools, the warmed-up smoketests and the plan.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// `git rev-parse HEAD`.
+    pub(crate) revision: String,
+    /// `llvm-profdata` and `llvm-cov`.
+    pub(crate) tools: LlvmTools,
+    /// The instrumented `keel-standalone` and `keel`.
+    pub(crate) binaries: InstrumentedBinaries,
+    /// The smoketests binary warmup built.
+    pub(crate) test_binary: PathBuf,
+    /// The selected tests, as they would be run.
+    pub(crate) plan: TestPlan,
+    /// The instrumented build's wall time.
+    build_wall: Duration,
+    /// The warmup's wall time.
+    warmup_wall: Duration,
+}
+
+/// Clears the temp dirs an interrupted run left, finds the revision and the LLVM tools, builds
+/// the instrumented binaries, warms up and plans the tests `filters` select. The caller holds
+/// the checkout's [`RunLock`].
+pub(crate) fn prepare(sh: &Shell, root: &Path, filters: &[String]) -> anyhow::Result<Prepared> {
+    clear_dirs(&smoketest_dir(root), &["tmp"])?;
+    let revision = git_revision(sh)?;
+    let host = tools::host_triple(sh)?;
+    let tools = tools::ensure(sh, &host)?;
+
+    let started = Instant::now();
+    let binaries = build::build(sh, &host)?;
+    let build_wall = started.elapsed();
+    let started = Instant::now();
+    // The tests use the instrumented server and CLI, the modules and the smoketests binary of
+    // the usual warmup. It builds the normal server too: `keel` alone would compile keel-api
+    // with other features, and the next `cargo xtask smoketest` would compile it back.
+    let warmup = warmup::warmup(sh, WarmupPlan { server: true })?;
+    let warmup_wall = started.elapsed();
+    let plan = plan_tests(sh, &warmup.test_binary, filters)?;
+    Ok(Prepared {
+        revision,
+        tools,
+        binaries,
+        test_binary: warmup.test_binary,
+        plan,
+        build_wall,
+        warmup_wall,
+    })
+}
+
+/// Runs and exports every test of `prepared`'s plan, writes the map (each test's merged profile
+/// stays in `target/coverage/profiles/<test>/merged.profdata`) and prints its summary. The
+/// caller holds the checkout's [`RunLock`].
+pub(crate) fn build_map(
+    root: &Path,
+    prepared: &Prepared,
+    jobs: u32,
+) -> anyhow::Result<CoverageMap> {
+    let work_dir = root.join(build::TARGET_DIR);
+    clear_dirs(&work_dir, &["profiles", "results", "logs"])?;
+    let runner = TestRunner {
+        root,
+        test_binary: &prepared.test_binary,
+        binaries: &prepared.binaries,
+        work_dir: &work_dir,
+    };
+    let exporter = Exporter {
+        tools: &prepared.tools,
+        binaries: &prepared.binaries,
+        roots: workspace_roots(root),
+    };
+    let plan = &prepared.plan;
+    let started = Instant::now();
+    let mapped = map_tests(plan, &runner, &exporter, jobs as usize)?;
+    let tests_wall = started.elapsed();
+
+    let mut builder = MapBuilder::default();
+    for (name, reason) in &plan.skipped {
+        builder.leave_out(name, reason);
+    }
+    for (name, outcome) in mapped {
+        match outcome {
+            Mapped::Files { files, timing } => builder.add_test(&name, timing, files),
+            Mapped::LeftOut(reason) => builder.leave_out(&name, &reason),
+        }
+    }
+    let timings = MapTimings {
+        build_ms: millis(prepared.build_wall),
+        warmup_ms: millis(prepared.warmup_wall),
+        tests_ms: millis(tests_wall),
+    };
+    let map = builder.finish(root, &prepared.revision, timings)?;
+    if map.tests().is_empty() {
+        print_left_out(&map);
+        bail!(
+            "no test could be mapped (reasons above); the previous coverage map, if any, is kept"
+        );
+    }
+    let path = map.save(root)?;
+    print_summary(root, &map, &path, jobs);
+    Ok(map)
 }
 
 /// What became of one test.
@@ -232,7 +284,7 @@ fn git_revision(sh: &Shell) -> anyhow::Result<String> {
 
 /// The workspace root as found, and as the file system spells it when that differs (lcov
 /// names files by the paths the compiler was given).
-fn workspace_roots(root: &Path) -> Vec<PathBuf> {
+pub(crate) fn workspace_roots(root: &Path) -> Vec<PathBuf> {
     let mut roots = vec![root.to_path_buf()];
     if let Ok(canonical) = root.canonicalize()
         && canonical != root

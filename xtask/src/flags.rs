@@ -46,6 +46,9 @@ pub(crate) enum Command {
     /// Run every smoketest against coverage-instrumented binaries and write
     /// target/smoketest/coverage-map.json: the lines of server and CLI code each test executed.
     CoverageMap(CoverageMap),
+    /// How strong the smoketests are: their coverage of the server's and the CLI's crates, per
+    /// file, with the uncovered regions, in target/smoketest/strength.json and strength.md.
+    Strength(Strength),
 }
 
 /// Flags of `cargo xtask strength`.
@@ -234,6 +237,15 @@ pub(crate) struct CoverageMap {
     /// lines A-B), as the affected-test selection would select them.
     #[arg(long, value_name = "FILE[:A[-B]]", conflicts_with_all = ["filters", "jobs"])]
     pub(crate) query: Option<String>,
+}
+
+/// Flags of `cargo xtask strength`.
+#[derive(Debug, Args)]
+pub(crate) struct Strength {
+    /// Test processes run in parallel when the coverage map must be built again (each with its
+    /// own instrumented server); a fresh map is reused and runs nothing.
+    #[arg(short = 'j', long = "jobs", default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) jobs: u32,
 }
 
 /// Flags of `cargo xtask bench`.
@@ -519,6 +531,21 @@ mod tests {
         );
         assert!(parse(&["coverage-map", "-j", "0"]).is_err());
         assert!(parse(&["coverage-map", "sql::", "--query", "a.rs"]).is_err());
+    }
+
+    #[test]
+    fn strength_takes_the_jobs_of_a_map_build() {
+        let Some(Command::Strength(flags)) = parse(&["strength"]).unwrap().command else {
+            panic!("not a strength command")
+        };
+        assert_eq!(flags.jobs, 2);
+        let Some(Command::Strength(flags)) = parse(&["strength", "-j", "3"]).unwrap().command
+        else {
+            panic!("not a strength command")
+        };
+        assert_eq!(flags.jobs, 3);
+        assert!(parse(&["strength", "-j", "0"]).is_err());
+        assert!(parse(&["strength", "sql::"]).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! `warmup` builds the server, the CLI, the precompiled modules and the smoketests binary and records them
 //! in `target/smoketest/manifest.json`; `smoketest` starts shared servers and runs the suite; `qa` is what
-//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `coverage-map` records the lines each smoketest executes in the server and the CLI; `tidy` checks the tree. Each task lives in its own module,
+//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `coverage-map` records the lines each smoketest executes in the server and the CLI; `strength` measures how much of them the suite executes; `tidy` checks the tree. Each task lives in its own module,
 //! next to nothing but its flags (`flags.rs`); `main` only dispatches.
 
 mod affected;
@@ -19,6 +19,7 @@ mod progress;
 mod qa;
 mod report;
 mod smoketest;
+mod strength;
 mod stress;
 mod tidy;
 mod warmup;
@@ -83,6 +84,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::AffectedRecall(_) => affected::recall::run(&sh, affected::recall::MUTATIONS),
         Command::Strength(it) => mutants::command(&sh, &it),
         Command::CoverageMap(it) => it.run(&sh),
+        Command::Strength(it) => it.run(&sh),
     }
 }
 

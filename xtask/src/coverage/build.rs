@@ -39,7 +39,7 @@ pub(crate) struct InstrumentedBinaries {
 pub(crate) fn build(sh: &Shell, host: &str) -> anyhow::Result<InstrumentedBinaries> {
     let root = project_root();
     let cargo = cargo();
-    let metadata = crate::workspace_graph::read_metadata(sh, &project_root().join("Cargo.toml"))?;
+    let metadata = crate::workspace_graph::read_metadata(sh, &root.join("Cargo.toml"))?;
     let server_main = binary_source(&metadata, SERVER)?;
     binary_source(&metadata, CLI)?;
     let server_main = server_main

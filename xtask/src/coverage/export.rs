@@ -28,7 +28,12 @@ use crate::{
 
 /// Files `llvm-cov` need not export at all: dependencies, the standard library, and code build
 /// scripts generate under `target/`. Only saves work: see [`is_source`].
-const IGNORED_FILES: &str = r"/\.cargo/(registry|git)/|^/rustc/|/target/";
+pub(crate) const IGNORED_FILES: &str = r"/\.cargo/(registry|git)/|^/rustc/|/target/";
+
+/// The file name of a test's merged profile, in its profile directory ([`run::profile_dir`]).
+///
+/// [`run::profile_dir`]: crate::coverage::run::profile_dir
+pub(crate) const MERGED_PROFILE: &str = "merged.profdata";
 
 /// What exporting needs.
 #[derive(Debug)]
@@ -49,7 +54,7 @@ impl Exporter<'_> {
         profiles: &Profiles,
     ) -> anyhow::Result<BTreeMap<PathBuf, FileLines>> {
         let sh = Shell::new()?;
-        let merged = profiles.dir.join("merged.profdata");
+        let merged = profiles.dir.join(MERGED_PROFILE);
         let profdata = &self.tools.profdata;
         let raw = &profiles.raw;
         read_logging_stderr(
@@ -96,7 +101,7 @@ fn is_source(path: &Path) -> bool {
 
 /// Runs `cmd` in its own process group, returns its stdout, and appends its stderr to `log`;
 /// fails unless it succeeds.
-fn read_logging_stderr(cmd: Cmd<'_>, log: &Path) -> anyhow::Result<String> {
+pub(crate) fn read_logging_stderr(cmd: Cmd<'_>, log: &Path) -> anyhow::Result<String> {
     let description = cmd.to_string();
     let stderr = fs::OpenOptions::new()
         .append(true)

@@ -97,7 +97,7 @@ fn parse_da(entry: &str) -> anyhow::Result<(u32, u64)> {
 }
 
 /// `path` relative to the first of `roots` it lies below.
-fn relative_to(path: &Path, roots: &[&Path]) -> Option<PathBuf> {
+pub(crate) fn relative_to(path: &Path, roots: &[&Path]) -> Option<PathBuf> {
     roots
         .iter()
         .find_map(|root| path.strip_prefix(root).ok())

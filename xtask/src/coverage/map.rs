@@ -187,6 +187,14 @@ impl CoverageMap {
         self.files.get(file).map(|it| it.blake3.as_str())
     }
 
+    /// Every source file the map knows (relative to the workspace root), with its blake3 when
+    /// the map was built.
+    pub(crate) fn file_hashes(&self) -> impl Iterator<Item = (&Path, &str)> {
+        self.files
+            .iter()
+            .map(|(path, file)| (path.as_path(), file.blake3.as_str()))
+    }
+
     /// The tests the map covers; tests left out (and tests added since) are not among them.
     pub(crate) fn tests(&self) -> BTreeSet<&str> {
         self.tests.keys().map(String::as_str).collect()

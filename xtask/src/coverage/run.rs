@@ -69,7 +69,7 @@ impl TestRunner<'_> {
     /// (spawning, files, an interrupt), not when the test fails.
     pub(crate) fn run(&self, name: &str) -> anyhow::Result<TestRun> {
         let dir_name = dir_name(name);
-        let profiles = self.work_dir.join("profiles").join(&dir_name);
+        let profiles = profile_dir(self.work_dir, name);
         let results = self.work_dir.join("results").join(&dir_name);
         let log_path = self.work_dir.join("logs").join(format!("{dir_name}.log"));
         for dir in [&profiles, &results] {
@@ -247,6 +247,11 @@ fn judge(
         );
     }
     Ok(())
+}
+
+/// Where test `name`'s profiles go under `work_dir` (`target/coverage`).
+pub(crate) fn profile_dir(work_dir: &Path, name: &str) -> PathBuf {
+    work_dir.join("profiles").join(dir_name(name))
 }
 
 /// The test's directory name: `area::name` becomes `area--name` (`-` is in no Rust path).
