@@ -41,28 +41,13 @@ pub(crate) enum Command {
     OpenapiCheck(OpenapiCheck),
     /// Measure --affected by mutation: every test a mutation fails must be selected (minutes).
     AffectedRecall(AffectedRecall),
-    /// How strong the suite is: server coverage and, with --mutants, the mutation score (minutes).
-    Strength(Strength),
     /// Run every smoketest against coverage-instrumented binaries and write
     /// target/smoketest/coverage-map.json: the lines of server and CLI code each test executed.
     CoverageMap(CoverageMap),
     /// How strong the smoketests are: their coverage of the server's and the CLI's crates, per
-    /// file, with the uncovered regions, in target/smoketest/strength.json and strength.md.
+    /// file, with the uncovered regions, in target/smoketest/strength.json and strength.md; with
+    /// --mutants also the mutation score (minutes).
     Strength(Strength),
-}
-
-/// Flags of `cargo xtask strength`.
-#[derive(Debug, Args)]
-pub(crate) struct Strength {
-    /// Measure the mutation score too: cargo-mutants' mutants, each judged in a scratch copy.
-    #[arg(long)]
-    pub(crate) mutants: bool,
-    /// Mutate this file (repeatable; default: guard.rs, migration.rs, auth.rs, routes.rs).
-    #[arg(long = "file", value_name = "FILE", requires = "mutants")]
-    pub(crate) files: Vec<PathBuf>,
-    /// Judge each mutant by the whole suite instead of the tests --affected selects for it.
-    #[arg(long, requires = "mutants")]
-    pub(crate) all: bool,
 }
 
 /// Flags of `cargo xtask affected-recall`: none; the mutations are listed in `affected/recall.rs`.
@@ -246,6 +231,15 @@ pub(crate) struct Strength {
     /// own instrumented server); a fresh map is reused and runs nothing.
     #[arg(short = 'j', long = "jobs", default_value_t = 2, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub(crate) jobs: u32,
+    /// Measure the mutation score too: cargo-mutants' mutants, each judged in a scratch copy.
+    #[arg(long)]
+    pub(crate) mutants: bool,
+    /// Mutate this file (repeatable; default: guard.rs, migration.rs, auth.rs, routes.rs).
+    #[arg(long = "file", value_name = "FILE", requires = "mutants")]
+    pub(crate) files: Vec<PathBuf>,
+    /// Judge each mutant by the whole suite instead of the tests --affected selects for it.
+    #[arg(long, requires = "mutants")]
+    pub(crate) all: bool,
 }
 
 /// Flags of `cargo xtask bench`.

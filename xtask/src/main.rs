@@ -82,7 +82,6 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         Command::Extract(it) => it.run(&sh),
         Command::OpenapiCheck(it) => it.run(&sh),
         Command::AffectedRecall(_) => affected::recall::run(&sh, affected::recall::MUTATIONS),
-        Command::Strength(it) => mutants::command(&sh, &it),
         Command::CoverageMap(it) => it.run(&sh),
         Command::Strength(it) => it.run(&sh),
     }

@@ -126,6 +126,9 @@ impl flags::Strength {
             report.wall_ms / 1000.0,
             if map_reused { "reused" } else { "rebuilt" }
         );
+        if self.mutants {
+            crate::mutants::command(sh, &self)?;
+        }
         Ok(())
     }
 }

@@ -5,11 +5,7 @@
 //! When a test is added or starts using another module, an expected set below changes with it: that
 //! is the point (the sets are the rules' answers a person checked, not the rules' own output).
 
-use std::{
-    collections::BTreeSet,
-    fs,
-    path::Path,
-};
+use std::{collections::BTreeSet, fs, path::Path};
 
 use anyhow::{Context, bail, ensure};
 use keel_artifacts::{Manifest, TestMeta};
