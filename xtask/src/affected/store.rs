@@ -166,7 +166,10 @@ impl UsageStore {
 impl Fingerprint {
     /// The fingerprint of the checkout at `root` and the toolchain on `PATH`.
     pub(crate) fn current(sh: &Shell, root: &Path) -> anyhow::Result<Fingerprint> {
-        let rustc = process::read(cmd!(sh, "rustc -vV")).context("ask rustc for its version")?;
+        // Where no toolchain is installed (an archive's checkout) the records say so, and differ
+        // from any made with one.
+        let rustc = process::read(cmd!(sh, "rustc -vV").ignore_stderr())
+            .unwrap_or_else(|_| "no rustc on PATH".to_owned());
         let target = rustc
             .lines()
             .find_map(|line| line.strip_prefix("host: "))
