@@ -212,10 +212,10 @@ pub(crate) const MUTATIONS: &[Mutation] = &[
         replace: r#"    if lower.starts_with("_kee1") {"#,
     },
     Mutation {
-        what: "host: private tables are public",
+        what: "host: schema pragmas on private tables for readers only",
         file: "crates/keel-host/src/guard.rs",
-        find: "            .contains(&table.to_ascii_lowercase())",
-        replace: "            .contains(&table.to_ascii_uppercase())",
+        find: "|| access == Access::Owner);",
+        replace: "|| access != Access::Owner);",
     },
     Mutation {
         what: "host: fuel slices of 1000 instructions",
