@@ -43,6 +43,9 @@ pub(crate) fn run(sh: &Shell, flags: &flags::Smoketest) -> anyhow::Result<()> {
             ..flags.clone()
         };
         match smoketest::run_suite(sh, &round, &[]) {
+            Ok(report) if report.interrupted => {
+                eprintln!("==> watch: interrupted; the round's tests were stopped");
+            }
             Ok(report) => eprintln!("==> watch: {}", report.summary.one_line()),
             Err(err) if process::was_interrupted() => return Err(err),
             Err(err) => eprintln!("==> watch: the round failed: {err:#}"),
