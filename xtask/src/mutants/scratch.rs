@@ -122,11 +122,10 @@ impl Scratch {
         self.copy_records()?;
         let patch = smoketest_dir(&self.dir).join("strength-mutant.diff");
         fs::create_dir_all(smoketest_dir(&self.dir))?;
-        fs::write(&patch, &mutant.diff).with_context(|| format!("write {}", patch.display()))?;
-        if process::read(cmd!(sh, "git apply -p0 {patch}")).is_err() {
-            process::run(cmd!(sh, "git apply {patch}"))
-                .with_context(|| format!("apply mutant {}", mutant.name))?;
-        }
+        fs::write(&patch, applicable_diff(mutant))
+            .with_context(|| format!("write {}", patch.display()))?;
+        process::run(cmd!(sh, "git apply -p0 {patch}"))
+            .with_context(|| format!("apply mutant {}", mutant.name))?;
         let result = |verdict, caught_by: Vec<String>, tests_run| MutantResult {
             name: mutant.name.clone(),
             file: mutant.file.clone(),
@@ -216,5 +215,42 @@ impl Scratch {
             }
         }
         Ok(())
+    }
+}
+
+/// The mutant's diff with a `+++` header `git apply` reads: cargo-mutants writes what the mutant
+/// does there (`+++ replace f with ()`), not the file.
+fn applicable_diff(mutant: &Mutant) -> String {
+    let mut diff: String = mutant
+        .diff
+        .lines()
+        .map(|line| {
+            if line.starts_with("+++ ") {
+                format!("+++ {}", mutant.file)
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    diff.push('\n');
+    diff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_diff_names_the_file_on_both_sides() {
+        let mutant = Mutant {
+            name: "m".to_owned(),
+            file: "crates/a/src/lib.rs".to_owned(),
+            diff: "--- crates/a/src/lib.rs\n+++ replace f with ()\n@@ -1 +1 @@\n-x\n+y".to_owned(),
+        };
+        assert_eq!(
+            applicable_diff(&mutant),
+            "--- crates/a/src/lib.rs\n+++ crates/a/src/lib.rs\n@@ -1 +1 @@\n-x\n+y\n"
+        );
     }
 }
