@@ -225,3 +225,20 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// `json_patch` and `jsonb_patch`, whose running time grows with the product of their
+    /// arguments' sizes inside one step the time limit cannot interrupt, are refused to the owner's
+    /// SQL and to a reducer's, naming the function; other JSON functions still answer.
+    fn quadratic_json_functions_are_refused() {
+        let t = Smoketest::builder().precompiled_module("sql-guard").build()?;
+        for function in ["json_patch", "jsonb_patch"] {
+            let query = format!("SELECT {function}('{{\"a\":1}}', '{{\"b\":2}}') AS merged");
+            let message = expect_error(t.sql(&query), ErrorKind::SqlDenied).map_err(|error| error.context(query.clone()))?;
+            expect_contains(&message, function)?;
+            expect_error(t.call("run_sql", json!([query])), ErrorKind::ReducerError)?;
+        }
+        t.assert_sql("SELECT json_extract('{\"a\":1}', '$.a') AS a", "a\n-\n1")?;
+        Ok(())
+    }
+}
