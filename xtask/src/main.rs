@@ -2,7 +2,7 @@
 //!
 //! `warmup` builds the server, the CLI, the precompiled modules and the smoketests binary and records them
 //! in `target/smoketest/manifest.json`; `smoketest` starts shared servers and runs the suite; `qa` is what
-//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `coverage-map` records the lines each smoketest executes in the server and the CLI; `strength` measures how much of them the suite executes; `tidy` checks the tree. Each task lives in its own module,
+//! CI runs; `bench` measures the machinery; `stress` runs the reliability scenarios; `openapi-check` fuzzes a server against its OpenAPI description; `coverage-map` records the lines each smoketest executes in the server and the CLI; `strength` measures how much of them the suite executes (and, with `--mutants`, its mutation score); `affected-recall` measures `--affected` by mutation; `tidy` checks the tree. Each task lives in its own module,
 //! next to nothing but its flags (`flags.rs`); `main` only dispatches.
 
 mod affected;
