@@ -18,7 +18,10 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(120);
 pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, SmoketestError> {
     let binary = binaries::cli()?;
     let mut command = Command::new(&binary);
-    // `keel build` runs cargo on the test's module, which is not the workspace's code to lint.
+    // `keel build` runs cargo on the test's module as a user's shell would: without the variables
+    // cargo set for this test binary (they change fingerprints, so the modules' compiled
+    // dependencies would be rebuilt) and without linting what is not the workspace's code.
+    keel_process::strip_cargo_run_variables(&mut command, &crate::env::workspace_root()?);
     keel_process::strip_lint_wrapper(&mut command);
     command
         .arg("--config-path")

@@ -31,6 +31,16 @@ pub(crate) struct ModuleCode {
     pub(crate) dependencies: String,
 }
 
+/// The release profile of every build under `modules/` (`modules/.cargo/config.toml`), written into
+/// each runtime-built crate's manifest so that it reuses the dependencies warmup compiled there.
+const MODULE_PROFILE: &str = r#"[profile.release]
+opt-level = "s"
+debug = false
+strip = true
+codegen-units = 16
+incremental = false
+"#;
+
 /// Builds `code` and returns the wasm bytes.
 pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, SmoketestError> {
     scope.note_module_code();
@@ -137,7 +147,6 @@ fn write_crate(
     code: &ModuleCode,
 ) -> Result<(), SmoketestError> {
     let sdk = root.join("crates").join("keel-module");
-    // The same profile as the modules workspace, so shared dependencies are reused.
     let manifest = format!(
         r#"[package]
 name = "{package}"
@@ -152,13 +161,7 @@ crate-type = ["cdylib"]
 keel-module = {{ path = {sdk:?} }}
 {dependencies}
 
-[profile.release]
-opt-level = "s"
-debug = false
-strip = true
-codegen-units = 16
-incremental = false
-
+{MODULE_PROFILE}
 [workspace]
 "#,
         sdk = sdk.display().to_string(),
@@ -200,4 +203,21 @@ fn record(
         success,
     };
     let _ = record.write(&results);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_builds_use_the_modules_profile() {
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../modules/.cargo/config.toml");
+        let config: toml::Table = std::fs::read_to_string(&config).unwrap().parse().unwrap();
+        let ours: toml::Table = MODULE_PROFILE.parse().unwrap();
+        assert_eq!(
+            ours["profile"]["release"], config["profile"]["release"],
+            "MODULE_PROFILE must equal the release profile of modules/.cargo/config.toml, or every \
+             runtime build recompiles the modules' dependencies"
+        );
+    }
 }
