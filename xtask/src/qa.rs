@@ -146,12 +146,13 @@ fn lint_while_building(sh: &Shell) -> anyhow::Result<()> {
         );
     }
     sh.set_var(keel_process::LINT_WRAPPER_VARIABLES[0], &driver);
-    sh.set_var(
-        keel_process::LINT_WRAPPER_VARIABLES[1],
-        "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
-    );
+    sh.set_var(keel_process::LINT_WRAPPER_VARIABLES[1], CLIPPY_ARGS);
     Ok(())
 }
+
+/// What qa hands clippy through `CLIPPY_ARGS` (clippy-driver's own protocol: arguments joined by
+/// `__CLIPPY_HACKERY__`): every warning is an error. `.ci/run` sets the same before `cargo xtask qa`.
+const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 
 /// The steps run so far, and which to run.
 struct Steps {
@@ -177,5 +178,28 @@ impl Steps {
         let result = body().with_context(|| format!("qa step {name}"));
         self.done.push((name, started.elapsed()));
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `.ci/run` builds the xtask with qa's lint wrapper, so qa's build finds it fresh; if the two
+    /// differ, CI compiles the xtask and its workspace dependencies twice.
+    #[test]
+    fn ci_run_sets_the_lint_wrapper_qa_sets() {
+        let script = std::fs::read_to_string(project_root().join(".ci/run")).unwrap();
+        let [wrapper, args] = keel_process::LINT_WRAPPER_VARIABLES;
+        assert!(
+            script.contains(&format!("export {args}=\"{CLIPPY_ARGS}\"")),
+            "{args} in .ci/run differs from qa's"
+        );
+        assert!(
+            script.contains(&format!("export {wrapper}=\"$driver\""))
+                && script.contains("driver=\"$(rustc --print sysroot)/bin/clippy-driver\""),
+            "{wrapper} in .ci/run differs from qa's"
+        );
+        assert!(script.trim_end().ends_with("cargo xtask qa"));
     }
 }
