@@ -12,17 +12,7 @@ pub(crate) const PROFILE_FLAG: &str = "--release";
 /// The package selections the automation builds, as `cargo tree` arguments (package flags and the
 /// dependency kinds the build compiles), each with what builds it.
 pub(crate) const SELECTIONS: &[(&str, &[&str])] = &[
-    (
-        "warmup's binaries",
-        &[
-            "-p",
-            "keel-cli",
-            "-p",
-            "keel-standalone",
-            "-e",
-            "normal,build",
-        ],
-    ),
+    ("warmup's binaries", SHIPPED_BINARIES),
     (
         "warmup's CLI alone (remote mode)",
         &["-p", "keel-cli", "-e", "normal,build"],
@@ -45,6 +35,17 @@ pub(crate) const SELECTIONS: &[(&str, &[&str])] = &[
             "normal,build,dev",
         ],
     ),
+];
+
+/// The shipped binaries, `keel` and `keel-standalone`, as `cargo tree` arguments: what users run,
+/// so nothing in it may be left unoptimised (`tidy::profiles`).
+pub(crate) const SHIPPED_BINARIES: &[&str] = &[
+    "-p",
+    "keel-cli",
+    "-p",
+    "keel-standalone",
+    "-e",
+    "normal,build",
 ];
 
 /// The selection every other one must agree with: the whole workspace, all targets (qa's build).

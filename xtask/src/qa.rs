@@ -54,7 +54,10 @@ impl flags::Qa {
         };
         let result = (|| -> anyhow::Result<()> {
             steps.run("tidy", || tidy::check(&project_root()))?;
-            steps.run("features", || tidy::features::check(sh))?;
+            steps.run("features", || {
+                tidy::features::check(sh)?;
+                tidy::profiles::check(sh)
+            })?;
             steps.run("fmt", || {
                 process::run(cmd!(sh, "{cargo} fmt --all --check"))
                     .context("formatting differs; run `cargo fmt --all`")

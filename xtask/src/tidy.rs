@@ -16,6 +16,7 @@ use xshell::Shell;
 use crate::{flags, project_root};
 
 pub(crate) mod features;
+pub(crate) mod profiles;
 
 /// Directories whose Rust files are checked.
 const CHECKED_DIRS: &[&str] = &["crates", "xtask", "tests", "modules"];
@@ -42,6 +43,7 @@ impl flags::Tidy {
     pub(crate) fn run(self, sh: &Shell) -> anyhow::Result<()> {
         check(&project_root())?;
         features::check(sh)?;
+        profiles::check(sh)?;
         eprintln!("tidy: ok");
         Ok(())
     }
