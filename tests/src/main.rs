@@ -14,6 +14,7 @@ mod identity;
 mod logs;
 mod migrations;
 mod module_code;
+mod openapi;
 mod permissions;
 mod publish;
 mod reducers;

@@ -131,3 +131,59 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// `instr`, `replace`, the two-argument `trim`s and `unhex` (the server's linear-time
+    /// versions, installed under SQLite's names) answer as SQLite's own: text and blobs, numbers
+    /// as text, NULL, empty arguments, characters beyond ASCII.
+    fn string_functions_answer_as_sqlite() {
+        let t = Smoketest::builder().precompiled_module("people").build()?;
+        let cases = [
+            ("instr('hello', 'l')", json!(3)),
+            ("instr('hello', 'z')", json!(0)),
+            ("instr(NULL, 'a')", json!(null)),
+            ("instr('a', NULL)", json!(null)),
+            ("instr('abc', '')", json!(1)),
+            ("instr('héllo wörld', 'wö')", json!(7)),
+            ("instr(x'00010203', x'0203')", json!(3)),
+            ("instr(x'0102', x'')", json!(1)),
+            ("instr(x'0102', x'03')", json!(0)),
+            ("instr(12345, 34)", json!(3)),
+            ("instr(1.5, '.')", json!(2)),
+            ("instr(x'616263', 'bc')", json!(2)),
+            ("replace('aaaa', 'aa', 'b')", json!("bb")),
+            ("replace('abc', '', 'x')", json!("abc")),
+            ("replace(NULL, 'a', 'b')", json!(null)),
+            ("replace('abc', NULL, 'x')", json!(null)),
+            ("replace('abc', 'b', NULL)", json!(null)),
+            ("replace(12321, 2, 9)", json!("19391")),
+            ("replace('héé', 'é', 'e')", json!("hee")),
+            ("replace('abc', 'abcd', 'x')", json!("abc")),
+            ("replace('xyz', 'y', '')", json!("xz")),
+            ("replace(x'6162', 'a', 'z')", json!("zb")),
+            ("trim('xxhixx', 'x')", json!("hi")),
+            ("ltrim('xxhixx', 'x')", json!("hixx")),
+            ("rtrim('xxhixx', 'x')", json!("xxhi")),
+            ("trim('abcba', 'ab')", json!("c")),
+            ("trim('hi', '')", json!("hi")),
+            ("trim(NULL, 'x')", json!(null)),
+            ("trim('hi', NULL)", json!(null)),
+            ("trim('ééhié', 'é')", json!("hi")),
+            ("ltrim(1200, '1')", json!("200")),
+            ("rtrim(1200, '0')", json!("12")),
+            ("trim('xyx', 'xy')", json!("")),
+            ("unhex('616263', '')", json!([97, 98, 99])),
+            ("unhex('61-62', '-')", json!([97, 98])),
+            ("unhex('61 62', '-')", json!(null)),
+            ("unhex('616', '')", json!(null)),
+            ("unhex('zz', '')", json!(null)),
+            ("unhex(NULL, '')", json!(null)),
+            ("unhex('', '-')", json!([])),
+        ];
+        for (expression, expected) in cases {
+            let result = t.sql(&format!("SELECT {expression} AS v"))?;
+            anyhow::ensure!(result.rows == [[expected.clone()]], "{expression}: {:?}, expected {expected}", result.rows);
+        }
+        Ok(())
+    }
+}

@@ -124,6 +124,11 @@ impl Client {
         self.request(Method::Get, routes::PING, RequestBody::Empty)
     }
 
+    /// `GET /v1/openapi.json`: the server's OpenAPI 3.1 description of this API, as JSON.
+    pub fn openapi(&self) -> Result<serde_json::Value, ClientError> {
+        self.request(Method::Get, routes::OPENAPI, RequestBody::Empty)
+    }
+
     /// `POST /v1/identity`: a new identity and its token (use it with [`Client::with_token`]).
     pub fn create_identity(&self) -> Result<IdentityCreated, ClientError> {
         self.request(Method::Post, routes::IDENTITY, RequestBody::Empty)
