@@ -19,6 +19,7 @@ mod permissions;
 mod publish;
 mod reducers;
 mod remote;
+mod rename;
 mod restart;
 mod runaway;
 mod sql;
