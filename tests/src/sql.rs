@@ -187,3 +187,46 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// Leading comments are fine; a second statement, a parameter SQL has no type for, a result
+    /// past the row or size limit and a value past the length limit (lower for readers) are each
+    /// a SQL error that says what to change.
+    fn statement_edge_cases_are_answered_clearly() {
+        let t = Smoketest::builder().precompiled_module("people").build()?;
+        let rows = t.sql("-- a note\nSELECT 1 AS one")?.rows;
+        anyhow::ensure!(rows == [[json!(1)]], "after a line comment: {rows:?}");
+        let rows = t.sql("/* a note */ SELECT 2 AS two")?.rows;
+        anyhow::ensure!(rows == [[json!(2)]], "after a block comment: {rows:?}");
+        let message = expect_error(t.sql("SELECT 1; SELECT 2"), ErrorKind::SqlError)?;
+        expect_contains(&message, "only one statement per request")?;
+        for (param, needle) in [
+            (json!({"a": 1}), "parameter 1: object parameters are not supported"),
+            (json!(u64::MAX), "does not fit in 64 signed"),
+            (json!([1, 300]), "array parameters must be bytes"),
+        ] {
+            let message = expect_error(t.client().sql_with_params(t.db(), "SELECT ? AS v", &[param]), ErrorKind::SqlError)?;
+            expect_contains(&message, needle)?;
+        }
+        let rows = t.client().sql_with_params(t.db(), "SELECT ? AS v", &[json!([1, 2, 255])])?.rows;
+        anyhow::ensure!(rows == [[json!([1, 2, 255])]], "a byte array is a blob: {rows:?}");
+        let message = expect_error(
+            t.sql("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100001) SELECT x FROM c"),
+            ErrorKind::SqlError,
+        )?;
+        expect_contains(&message, "the result is too large")?;
+        let message = expect_error(
+            t.sql("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3) SELECT zeroblob(1000000) FROM c"),
+            ErrorKind::SqlError,
+        )?;
+        expect_contains(&message, "add a LIMIT")?;
+        let message = expect_error(t.sql("SELECT length(zeroblob(5000000)) AS n"), ErrorKind::SqlError)?;
+        expect_contains(&message, "4 MiB")?;
+        let reader = t.new_identity()?;
+        let message = expect_error(reader.client().sql(t.db(), "SELECT length(zeroblob(2000000)) AS n"), ErrorKind::SqlError)?;
+        expect_contains(&message, "1 MiB for identities other than the owner")?;
+        let rows = reader.client().sql(t.db(), "SELECT length(zeroblob(1000)) AS n")?.rows;
+        anyhow::ensure!(rows == [[json!(1000)]], "a reader's small blob: {rows:?}");
+        Ok(())
+    }
+}
