@@ -156,3 +156,56 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// An update can change who may read a table: `entry` becomes private and `diary` public,
+    /// the rows stay, and other identities' reads follow. Its new table has a two-column primary
+    /// key and blob and NULL defaults.
+    fn update_changes_table_visibility() {
+        let mut t = Smoketest::builder().precompiled_module("migrate-visibility-initial").build()?;
+        t.call("add_entry", json!(["public news"]))?;
+        t.call("add_diary", json!(["private thoughts"]))?;
+        let reader = t.new_identity()?;
+        reader.client().sql(t.db(), "SELECT text FROM entry")?;
+        expect_error(reader.client().sql(t.db(), "SELECT text FROM diary"), ErrorKind::SqlDenied)?;
+        t.use_precompiled_module("migrate-visibility-updated")?;
+        let updated = t.publish()?;
+        assert_eq!(
+            updated.migration,
+            ["make table entry private", "make table diary public", "add table pair"].map(str::to_owned)
+        );
+        expect_error(reader.client().sql(t.db(), "SELECT text FROM entry"), ErrorKind::SqlDenied)?;
+        let rows = reader.client().sql(t.db(), "SELECT text FROM diary")?.rows;
+        ensure!(rows == [[json!("private thoughts")]], "the diary a reader sees: {rows:?}");
+        t.assert_sql("SELECT text FROM entry", "text\n-----------\npublic news")?;
+        t.call("add_pair", json!([1, 2]))?;
+        t.call("add_pair", json!([2, 1]))?;
+        expect_error(t.call("add_pair", json!([1, 2])), ErrorKind::ReducerError)?;
+        t.assert_sql(
+            "SELECT a, b, bytes, note FROM pair ORDER BY a",
+            "a | b | bytes  | note\n--+---+--------+-----\n1 | 2 | 0x0102 | NULL\n2 | 1 | 0x0102 | NULL",
+        )?;
+        Ok(())
+    }
+}
+
+smoketest! {
+    /// An update that adds a unique column, adds a column that is neither nullable nor has a
+    /// default, and changes a column's nullability and default is refused naming each change.
+    fn update_with_unfillable_columns_is_refused() {
+        let mut t = Smoketest::builder().precompiled_module("migrate-visibility-initial").build()?;
+        t.call("add_entry", json!(["kept"]))?;
+        t.use_precompiled_module("migrate-breaking-updated")?;
+        let message = expect_error(t.publish(), ErrorKind::Conflict)?;
+        for needle in [
+            "add unique column entry.code",
+            "add column entry.rank that is neither nullable nor has a default",
+            "nullable false -> true",
+            "default value",
+        ] {
+            expect_contains(&message, needle)?;
+        }
+        t.assert_sql("SELECT text FROM entry", "text\n----\nkept")?;
+        Ok(())
+    }
+}
