@@ -112,3 +112,45 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// One call keeps at most 1,000 records; the rest are dropped and a warning says so.
+    fn a_call_that_logs_too_much_is_cut_with_a_warning() {
+        let t = Smoketest::builder().precompiled_module("logger").build()?;
+        t.call("log_many", json!([1_500]))?;
+        let records = t.log_records(1_000)?;
+        let last = records.last().expect("records were kept");
+        assert_eq!(last.level, LogLevel::Warn);
+        expect_contains(&last.message, "the rest was dropped")?;
+        // 1,000 records and the warning; the database keeps the last 1,000 of them.
+        assert_eq!(records.len(), 1_000);
+        assert_eq!(records[0].message, "message 1");
+        assert_eq!(records[records.len() - 2].message, "message 999");
+        Ok(())
+    }
+}
+
+smoketest! {
+    /// A log that outgrows what is kept (4 MiB) is compacted on disk: the newest records are
+    /// served, and after a restart the server reads the compacted file back.
+    #[local_only = "restarts the server"]
+    fn a_long_log_is_compacted_and_read_back_after_a_restart() {
+        let mut t = Smoketest::builder().precompiled_module("logger").local_server("restarts the server").build()?;
+        // 140 records of 60,000 bytes: past twice the kept bytes, so the file is rewritten.
+        for _ in 0..140 {
+            t.call("log_long", json!([60_000]))?;
+        }
+        t.call("log_many", json!([3]))?;
+        let check = |t: &Smoketest| -> anyhow::Result<()> {
+            let messages = t.logs(1_000)?;
+            anyhow::ensure!((60..140).contains(&(messages.len() - 3)), "{} records kept", messages.len());
+            assert_eq!(messages[messages.len() - 3..], ["message 0", "message 1", "message 2"]);
+            anyhow::ensure!(messages[..messages.len() - 3].iter().all(|it| it.len() == 60_000));
+            Ok(())
+        };
+        check(&t)?;
+        t.restart_server()?;
+        check(&t)?;
+        Ok(())
+    }
+}

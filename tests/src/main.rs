@@ -11,6 +11,7 @@ mod errors;
 mod faults;
 mod guard;
 mod identity;
+mod limits;
 mod logs;
 mod migrations;
 mod module_code;
