@@ -7,7 +7,7 @@ use keel_client::ErrorKind;
 use keel_smoketest::{Smoketest, SmoketestError, smoketest};
 use serde_json::json;
 
-use crate::support::{expect_contains, expect_error};
+use crate::support::{expect_contains, expect_error, expect_exit};
 
 /// Kill cycles of `kill_9_between_transactions_loses_nothing`.
 const KILL_CYCLES: usize = 20;
@@ -140,6 +140,40 @@ smoketest! {
         t.assert_sql(rows, &expected_rows(&stored)).context("after space returned and a kill -9")?;
         t.call("incr", json!(["after"]))?;
         t.assert_sql("SELECT value FROM kv WHERE key = 'after'", "value\n-----\n1")?;
+        Ok(())
+    }
+}
+
+smoketest! {
+    /// `keel-standalone` that cannot start says why and exits 1: TLS flags given alone or naming
+    /// missing files, a data dir that is a file, an address it cannot bind. One that can start
+    /// writes its ready line to `--ready-file` too, atomically: the JSON it prints, with its address.
+    #[local_only = "runs keel-standalone itself"]
+    fn server_startup_problems_are_reported() {
+        let t = Smoketest::builder().build()?;
+        let dir = t.temp_dir()?;
+        let data_dir = dir.join("data").display().to_string();
+        let not_a_dir = dir.join("file");
+        std::fs::write(&not_a_dir, "not a directory")?;
+        let missing = dir.join("missing.pem").display().to_string();
+        for (args, needle) in [
+            (vec!["--data-dir", &data_dir, "--tls-cert", &missing], "--tls-cert and --tls-key go together"),
+            (vec!["--data-dir", &data_dir, "--tls-cert", &missing, "--tls-key", &missing], "missing.pem"),
+            (vec!["--data-dir", &not_a_dir.display().to_string(), "--listen", "127.0.0.1:0"], "open data dir"),
+            (vec!["--data-dir", &data_dir, "--listen", "not-an-address"], "bind not-an-address"),
+        ] {
+            let output = t.server_output(&args)?;
+            expect_exit(&output, 1)?;
+            expect_contains(&output.stderr, needle)?;
+        }
+        let ready_file = dir.join("ready").join("ready.json");
+        std::fs::create_dir_all(ready_file.parent().expect("has a parent"))?;
+        let output = t.server_output(["--data-dir", &data_dir, "--listen", "127.0.0.1:0", "--ready-file", &ready_file.display().to_string()])?;
+        expect_exit(&output, 0)?;
+        let ready: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&ready_file)?)?;
+        let addr = ready["addr"].as_str().unwrap_or_default();
+        ensure!(ready["event"] == "ready" && addr.starts_with("127.0.0.1:"), "ready file: {ready}");
+        expect_contains(&output.stdout, addr)?;
         Ok(())
     }
 }

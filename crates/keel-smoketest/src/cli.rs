@@ -1,4 +1,4 @@
-//! Running the real `keel` binary with a test's own config file.
+//! Running the real `keel` binary with a test's own config file, and `keel-standalone` on its own.
 
 use std::io::Read;
 use std::path::Path;
@@ -16,16 +16,34 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs `keel --config-path CONFIG ARGS...`.
 pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, SmoketestError> {
-    let binary = binaries::cli()?;
-    let mut command = Command::new(&binary);
+    let mut full = vec!["--config-path".to_owned(), config.display().to_string()];
+    full.extend_from_slice(args);
+    run_binary(&binaries::cli()?, "keel", &full, args)
+}
+
+/// Runs `keel-standalone ARGS... --exit-on-stdin-close` with stdin closed: a server that starts
+/// prints its ready line and exits at once; one that cannot start says why.
+pub(crate) fn run_server(args: &[String]) -> Result<CliOutput, SmoketestError> {
+    let mut full = args.to_vec();
+    full.push("--exit-on-stdin-close".to_owned());
+    run_binary(&binaries::standalone()?, "keel-standalone", &full, args)
+}
+
+/// Runs `binary` with `args` and collects its output; `shown` are the arguments the output's
+/// command line names (`name shown...`).
+fn run_binary(
+    binary: &Path,
+    name: &str,
+    args: &[String],
+    shown: &[String],
+) -> Result<CliOutput, SmoketestError> {
+    let mut command = Command::new(binary);
     // `keel build` runs cargo on the test's module as a user's shell would: without the variables
     // cargo set for this test binary (they change fingerprints, so the modules' compiled
     // dependencies would be rebuilt) and without linting what is not the workspace's code.
     keel_process::strip_cargo_run_variables(&mut command, &crate::env::workspace_root()?);
     keel_process::strip_lint_wrapper(&mut command);
     command
-        .arg("--config-path")
-        .arg(config)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -55,7 +73,7 @@ pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, Smoketest
     };
     let [stdout, stderr] = readers.map(|reader| reader.join().unwrap_or_default());
     Ok(CliOutput {
-        command: format!("keel {}", args.join(" ")),
+        command: format!("{name} {}", shown.join(" ")),
         code: status.and_then(|status| status.code()),
         stdout,
         stderr,

@@ -366,6 +366,25 @@ impl Smoketest {
         Ok(output)
     }
 
+    /// Runs the real `keel-standalone` with `args` (and `--exit-on-stdin-close`, its stdin
+    /// closed), whatever the exit code: for how the server refuses to start. One that starts
+    /// prints its ready line and exits at once.
+    pub fn server_output<I, S>(&self, args: I) -> Result<CliOutput, SmoketestError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|arg| arg.as_ref().to_owned())
+            .collect();
+        self.scope.note_binary(TestUsage::SERVER);
+        let output = cli::run_server(&args)?;
+        self.scope
+            .record(format!("{output:?}").replace('\n', "\n    "));
+        Ok(output)
+    }
+
     /// The test's CLI config file (server and token), written on first use.
     pub fn config_path(&self) -> Result<PathBuf, SmoketestError> {
         let mut config_path = self
