@@ -145,3 +145,32 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// Host calls no SDK would make fail with the host's own message and leave the module
+    /// working: parameters that are not a JSON array or not JSON and SQL that is not UTF-8 come
+    /// back to the reducer as SQL errors; a buffer outside the module's memory or of negative
+    /// length traps the call. `null` parameters mean none.
+    fn malformed_host_calls_fail_with_the_hosts_message() {
+        let t = Smoketest::builder().precompiled_module("bad-host-calls").build()?;
+        for (reducer, needle) in [
+            ("params_not_array", "parameters must be a JSON array"),
+            ("params_not_json", "parameters are not a JSON array"),
+            ("sql_not_utf8", "SQL text is not UTF-8"),
+        ] {
+            let message = expect_error(t.call(reducer, json!([])), ErrorKind::ReducerError)?;
+            expect_contains(&message, needle)?;
+        }
+        for (reducer, needle) in [
+            ("log_outside_memory", "buffer outside the module's memory"),
+            ("log_negative_length", "buffer length out of range"),
+        ] {
+            let message = expect_error(t.call(reducer, json!([])), ErrorKind::ReducerPanic)?;
+            expect_contains(&message, needle)?;
+        }
+        t.call("params_null", json!([]))?;
+        expect_contains(&t.logs(1)?.remove(0), "[[7]]")?;
+        t.call("ok", json!([]))?;
+        Ok(())
+    }
+}

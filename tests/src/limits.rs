@@ -82,3 +82,18 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// `--max-new-identities-per-minute 2`: a third identity from the same address within the
+    /// minute is 429 naming the wait; the identities made before keep working.
+    #[local_only = "sets --max-new-identities-per-minute on its own server"]
+    fn new_identities_per_address_are_rate_limited() {
+        let t = Smoketest::builder().server_args(["--max-new-identities-per-minute", "2"]).build()?;
+        let second = t.new_identity()?;
+        let message = expect_error(t.new_identity().map(|it| it.identity().to_owned()), ErrorKind::TooManyRequests)?;
+        expect_contains(&message, "identit")?;
+        second.client().whoami()?;
+        t.client().whoami()?;
+        Ok(())
+    }
+}

@@ -138,12 +138,26 @@ smoketest! {
 }
 
 smoketest! {
-    /// Requests without a token, or with a forged one, are 401 unauthorized.
+    /// Requests without a token (to every endpoint that needs one), or with a forged one, are
+    /// 401 unauthorized, and change nothing.
     fn missing_or_invalid_tokens_are_unauthorized() {
         let t = shared()?;
         let anonymous = t.client().without_token();
         expect_error(anonymous.call(t.db(), "post", &json!(["anon"])), ErrorKind::Unauthorized)?;
         expect_error(anonymous.list(), ErrorKind::Unauthorized)?;
+        // Every endpoint that acts for an identity asks who it is first.
+        let wasm = t.module_bytes()?;
+        for (what, result) in [
+            ("whoami", anonymous.whoami().map(drop)),
+            ("delete identity", anonymous.delete_identity().map(drop)),
+            ("publish", anonymous.publish(t.db(), &wasm, false).map(drop)),
+            ("delete", anonymous.delete(t.db()).map(drop)),
+            ("reset", anonymous.reset(t.db()).map(drop)),
+            ("rename", anonymous.rename(t.db(), "taken-by-nobody").map(drop)),
+            ("logs", anonymous.logs(t.db(), 1).map(drop)),
+        ] {
+            expect_error(result, ErrorKind::Unauthorized).map_err(|error| error.context(what))?;
+        }
         let forged = t.client().with_token("not-a-real-token");
         expect_error(forged.sql(t.db(), "SELECT * FROM notice"), ErrorKind::Unauthorized)?;
         let own = t.client().token().expect("the test has a token");

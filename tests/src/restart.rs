@@ -1,11 +1,12 @@
 //! Durability: committed data, schemas, identities and logs survive a graceful restart and a
 //! kill -9. These tests control the server process, so they run on a private local server.
 
+use anyhow::ensure;
 use keel_client::ErrorKind;
 use keel_smoketest::{Smoketest, smoketest};
 use serde_json::json;
 
-use crate::support::expect_error;
+use crate::support::{expect_contains, expect_error, expect_exit};
 
 smoketest! {
     /// A graceful restart keeps rows, the module, the logs and both identities' tokens.
@@ -85,6 +86,38 @@ smoketest! {
         t.restart_server()?;
         t.call("log_unicode", json!([]))?;
         assert_eq!(t.logs(100)?, ["message 0", "message 1", "héllo wörld ✓ 日本語"]);
+        Ok(())
+    }
+}
+
+smoketest! {
+    /// At start the server removes the files no database refers to (what a crash in the middle
+    /// of a delete or a module write leaves), keeps everything else, and refuses a second
+    /// server on the same data dir while it runs.
+    #[local_only = "writes into its server's data dir and restarts it"]
+    fn restart_removes_files_no_database_refers_to() {
+        let mut t = Smoketest::builder().precompiled_module("counter").local_server("writes into its server's data dir").build()?;
+        t.call("increment", json!([5]))?;
+        let data_dir = t.data_dir()?;
+        let orphans = [
+            data_dir.join("databases").join("orphan.sqlite"),
+            data_dir.join("databases").join("orphan.sqlite-wal"),
+            data_dir.join("logs").join("orphan.jsonl"),
+            data_dir.join("modules").join(format!("{}.wasm", "0".repeat(64))),
+            data_dir.join("modules").join(".tmpAbC123"),
+        ];
+        for orphan in &orphans {
+            std::fs::write(orphan, "left behind")?;
+        }
+        let second = t.server_output(["--data-dir", &data_dir.display().to_string(), "--listen", "127.0.0.1:0"])?;
+        expect_exit(&second, 1)?;
+        expect_contains(&second.stderr, "in use by another keel-standalone")?;
+        t.restart_server()?;
+        for orphan in &orphans {
+            ensure!(!orphan.exists(), "{} is still there after the restart", orphan.display());
+        }
+        t.call("increment", json!([1]))?;
+        t.assert_sql("SELECT value FROM counter", "value\n-----\n6")?;
         Ok(())
     }
 }

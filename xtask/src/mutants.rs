@@ -149,22 +149,30 @@ pub(crate) fn run(
     let mut results = Vec::new();
     for (index, mutant) in mutants.iter().enumerate() {
         process::check_interrupted()?;
-        let key = cache::key(mutant, &scratch.file_hash(&mutant.file)?, &judge_key);
-        let (result, cached) = match cache.get(&key) {
-            Some(result) => (result.clone(), true),
-            None => {
-                eprintln!(
-                    "==> strength: mutant {}/{}: {}",
-                    index + 1,
-                    mutants.len(),
-                    mutant.name
-                );
-                let result = scratch.judge(sh, mutant, whole_suite)?;
-                cache.insert(key, result.clone());
-                cache.save(&root)?;
-                (result, false)
-            }
-        };
+        let file_hash = scratch.file_hash(&mutant.file)?;
+        let key = cache::key(mutant, &file_hash, &judge_key);
+        let (result, cached) =
+            match cached_outcome(&cache, &scratch, mutant, &key, &file_hash, whole_suite)? {
+                Some(result) => (result, true),
+                None => {
+                    eprintln!(
+                        "==> strength: mutant {}/{}: {}",
+                        index + 1,
+                        mutants.len(),
+                        mutant.name
+                    );
+                    let result = scratch.judge(sh, mutant, whole_suite)?;
+                    if result.verdict == Verdict::Caught
+                        && let Some(catchers) = scratch.catchers_key(&result.caught_by)?
+                    {
+                        let second = cache::caught_key(mutant, &file_hash, &catchers, whole_suite);
+                        cache.insert(second, result.clone());
+                    }
+                    cache.insert(key, result.clone());
+                    cache.save(&root)?;
+                    (result, false)
+                }
+            };
         results.push(MutantResult {
             cached,
             declared_equivalent: equivalents.get(&mutant.name).cloned(),
@@ -186,6 +194,31 @@ pub(crate) fn run(
         eprintln!("warning: {name} is declared equivalent but cargo-mutants no longer makes it");
     }
     Ok(report)
+}
+
+/// The cached outcome of `mutant`: under its full key (same file, same suite), or, for a mutant
+/// caught before, under [`cache::caught_key`] when the tests that caught it are unchanged.
+fn cached_outcome(
+    cache: &cache::Cache,
+    scratch: &scratch::Scratch,
+    mutant: &list::Mutant,
+    key: &str,
+    file_hash: &str,
+    whole_suite: bool,
+) -> anyhow::Result<Option<MutantResult>> {
+    if let Some(result) = cache.get(key) {
+        return Ok(Some(result.clone()));
+    }
+    for candidate in cache.caught_candidates(mutant) {
+        let Some(catchers) = scratch.catchers_key(&candidate.caught_by)? else {
+            continue;
+        };
+        let second = cache::caught_key(mutant, file_hash, &catchers, whole_suite);
+        if let Some(result) = cache.get(&second) {
+            return Ok(Some(result.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// caught / (caught + missed + timed out), leaving out the unviable and the declared equivalent.

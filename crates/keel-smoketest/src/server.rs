@@ -95,6 +95,10 @@ impl LocalServer {
         &self.url
     }
 
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     pub(crate) fn log_path(&self) -> &Path {
         &self.log_path
     }

@@ -271,6 +271,17 @@ impl Smoketest {
         Ok(())
     }
 
+    /// The data dir of the test's private server, for tests of what the server does with the
+    /// files it finds there.
+    pub fn data_dir(&self) -> Result<PathBuf, SmoketestError> {
+        let Server::Private(server) = &self.server else {
+            return Err(SmoketestError::NeedsLocalServer(
+                "reading the server's data dir; build with .local_server(\"reason\")",
+            ));
+        };
+        Ok(server.data_dir().to_owned())
+    }
+
     /// The log of the test's private server, as written so far.
     pub fn server_log(&self) -> Result<String, SmoketestError> {
         let Server::Private(server) = &self.server else {

@@ -28,6 +28,16 @@ use crate::{cargo, process, smoketest::shard::RunRecord};
 const TEST_TIME_LIMIT: Duration = Duration::from_secs(600);
 /// What judges a mutant besides the mutated file: the suite, its harness, the modules, the lock.
 const JUDGE_INPUTS: &[&str] = &["tests", "crates/keel-smoketest", "modules", "Cargo.lock"];
+/// What the tests that caught a mutant stand on, besides their own files: [`JUDGE_INPUTS`] without
+/// the other tests, and the suite's shared files.
+const FIXTURE_INPUTS: &[&str] = &[
+    "crates/keel-smoketest",
+    "modules",
+    "Cargo.lock",
+    "tests/Cargo.toml",
+    "tests/src/main.rs",
+    "tests/src/support.rs",
+];
 /// The clone's builds: behaviour is what counts, and these rebuild several times faster.
 const PROFILE: [(&str, &str); 2] = [
     ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
@@ -108,6 +118,28 @@ impl Scratch {
         let inputs: Vec<PathBuf> = JUDGE_INPUTS.iter().map(PathBuf::from).collect();
         let hash = hash_inputs(&self.dir, &inputs).context("hash the suite")?;
         Ok(format!("{hash} whole-suite={whole_suite}"))
+    }
+
+    /// The hash of what the tests named in `caught_by` are: their files (`tests/src/<area>.rs` for
+    /// `area::test`), the harness, the modules and the lock. While it is unchanged the same tests
+    /// still fail on the same mutant, whatever other tests were added or changed. `None` when a
+    /// test's file cannot be told from its name.
+    pub(crate) fn catchers_key(&self, caught_by: &[String]) -> anyhow::Result<Option<String>> {
+        let mut inputs: Vec<PathBuf> = FIXTURE_INPUTS.iter().map(PathBuf::from).collect();
+        for test in caught_by {
+            let Some((area, _)) = test.split_once("::") else {
+                return Ok(None);
+            };
+            let file = PathBuf::from(format!("tests/src/{area}.rs"));
+            if !self.dir.join(&file).is_file() {
+                return Ok(None);
+            }
+            inputs.push(file);
+        }
+        inputs.sort();
+        inputs.dedup();
+        let hash = hash_inputs(&self.dir, &inputs).context("hash the catching tests")?;
+        Ok(Some(hash))
     }
 
     /// Applies `mutant` in the clone, rebuilds, runs the tests, and restores the clone.
