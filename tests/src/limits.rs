@@ -97,3 +97,42 @@ smoketest! {
         Ok(())
     }
 }
+
+/// Whether the server has closed `stream` (a read sees the end), without waiting for data.
+fn closed_by_server(stream: &mut std::net::TcpStream) -> std::io::Result<bool> {
+    use std::io::Read;
+    stream.set_nonblocking(true)?;
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => Ok(true),
+        Ok(_) => Ok(false),
+        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+        Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => Ok(true),
+        Err(error) => Err(error),
+    }
+}
+
+smoketest! {
+    /// `--max-connections 2`: connections that never send a request cannot lock clients out.
+    /// At the cap the server closes the idle connection that never served a request, the
+    /// oldest first, and admits the new one.
+    #[local_only = "sets --max-connections on its own server"]
+    fn idle_connections_are_closed_to_admit_new_ones_at_the_cap() {
+        let t = Smoketest::builder().server_args(["--max-connections", "2"]).build()?;
+        let addr = t.server_url().trim_start_matches("http://").to_owned();
+        let mut idle: Vec<std::net::TcpStream> =
+            (0..2).map(|_| std::net::TcpStream::connect(&addr)).collect::<Result<_, _>>()?;
+        // A client with no connection of its own yet: its request needs a new one.
+        let fresh = keel_client::Client::new(t.server_url())?;
+        fresh.ping()?;
+        t.wait_until("the server closes an idle connection", std::time::Duration::from_secs(10), || {
+            let mut closed = false;
+            for stream in &mut idle {
+                closed |= closed_by_server(stream)?;
+            }
+            Ok::<_, std::io::Error>(closed)
+        })?;
+        t.client().whoami()?;
+        Ok(())
+    }
+}

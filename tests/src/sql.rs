@@ -179,11 +179,25 @@ smoketest! {
             ("unhex('zz', '')", json!(null)),
             ("unhex(NULL, '')", json!(null)),
             ("unhex('', '-')", json!([])),
+            ("unhex('ABcd', '')", json!([171, 205])),
+            ("unhex('61', NULL)", json!(null)),
+            ("unhex('61é62', 'é')", json!([97, 98])),
+            ("unhex('61€62😀63', '€😀')", json!([97, 98, 99])),
+            ("unhex('61é62', 'è')", json!(null)),
+            ("instr(CAST(x'61e282ac' AS TEXT), CAST(x'82ac' AS TEXT))", json!(0)),
+            ("instr(CAST(x'82ac61' AS TEXT), CAST(x'82ac' AS TEXT))", json!(1)),
         ];
         for (expression, expected) in cases {
             let result = t.sql(&format!("SELECT {expression} AS v"))?;
             anyhow::ensure!(result.rows == [[expected.clone()]], "{expression}: {:?}, expected {expected}", result.rows);
         }
+        // A result past the length limit (1 MiB for readers) is refused, not built.
+        let reader = t.new_identity()?;
+        let message = expect_error(
+            reader.client().sql(t.db(), "SELECT length(replace(printf('%.*c', 600000, 'a'), 'a', 'aa')) AS n"),
+            ErrorKind::SqlError,
+        )?;
+        expect_contains(&message, "too big")?;
         Ok(())
     }
 }
