@@ -157,3 +157,62 @@ smoketest! {
         Ok(())
     }
 }
+
+/// The `bad-schemas` fixture describing schema `case` (see its source): the two digits after
+/// `SCHEMA-CASE:` in its data are rewritten.
+fn bad_schema(wasm: &[u8], case: usize) -> anyhow::Result<Vec<u8>> {
+    let marker = b"SCHEMA-CASE:";
+    let at = wasm
+        .windows(marker.len())
+        .position(|window| window == marker)
+        .ok_or_else(|| anyhow::anyhow!("the bad-schemas fixture has no SCHEMA-CASE marker"))?;
+    let mut patched = wasm.to_vec();
+    patched[at + marker.len()..at + marker.len() + 2]
+        .copy_from_slice(format!("{case:02}").as_bytes());
+    Ok(patched)
+}
+
+smoketest! {
+    /// Every way a schema can be malformed is refused at publish as invalid_module naming the
+    /// problem, and leaves no database: a table or reducer declared twice, a table without
+    /// columns, names that are not identifiers or are too long or reserved, defaults of another
+    /// type, auto-increment off an integer primary key, indexes that clash, are empty or name a
+    /// missing column. Blob defaults and `"default": null` (no default) are accepted.
+    fn malformed_schemas_are_refused_naming_the_problem() {
+        let mut t = Smoketest::builder().precompiled_module("bad-schemas").autopublish(false).build()?;
+        let wasm = t.module_bytes()?;
+        let refused = [
+            (1, "table `T` is declared twice"),
+            (2, "table `t` has no columns"),
+            (3, "column name `1st` must match"),
+            (4, "the default of `t.n` does not match its type"),
+            (5, "`t.id` is auto-increment but not the table's only integer primary key"),
+            (6, "index `t` clashes with another table or index"),
+            (7, "index `by_nothing` has no columns"),
+            (8, "index `by_ghost` names column `ghost`, which `t` does not have"),
+            (9, "reducer `go` is declared twice"),
+            (10, "reducer name `go-now` must match"),
+            (11, "_keel_index"),
+            (12, "at most 64 characters"),
+            (14, "the default of `t.data` does not match its type"),
+        ];
+        for (case, needle) in refused {
+            let db = t.new_database();
+            let message = expect_error(t.client().publish(&db, &bad_schema(&wasm, case)?, false), ErrorKind::InvalidModule)
+                .map_err(|error| error.context(format!("schema case {case}")))?;
+            expect_contains(&message, needle).map_err(|error| error.context(format!("schema case {case}")))?;
+            expect_error(t.client().describe(&db), ErrorKind::NotFound)?;
+        }
+        // `"default": null` is no default, whatever the column (case 15).
+        for case in [0, 13, 15] {
+            let db = t.new_database();
+            t.client().publish(&db, &bad_schema(&wasm, case)?, false)?;
+        }
+        let db = t.new_database();
+        t.client().publish(&db, &bad_schema(&wasm, 13)?, false)?;
+        t.client().sql(&db, "INSERT INTO t (id) VALUES (1)")?;
+        let rows = t.client().sql(&db, "SELECT note, data FROM t")?.rows;
+        ensure!(rows == [[json!(null), json!([1, 2, 255])]], "defaults: {rows:?}");
+        Ok(())
+    }
+}
