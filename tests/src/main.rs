@@ -10,6 +10,7 @@ mod constraints;
 mod errors;
 mod faults;
 mod guard;
+mod https;
 mod identity;
 mod limits;
 mod logs;

@@ -16,6 +16,7 @@
 //! - `records`: [`TestRecord`], [`ModuleBuildRecord`], [`TestMeta`], [`BuildTiming`], [`BenchOverhead`].
 //! - `errors`: [`ManifestError`] and [`Staleness`].
 //! - `atomic`: [`write_atomic`], how every record and map is written.
+//! - `test_tls`: [`TestCertificates`], a CA and a server certificate for https test servers.
 
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ mod hashing;
 mod manifest;
 mod records;
 mod root;
+mod test_tls;
 
 pub use atomic::write_atomic;
 pub use errors::{ManifestError, Staleness};
@@ -36,3 +38,4 @@ pub use records::{
     TestUsage,
 };
 pub use root::{module_wasm_path, smoketest_dir, workspace_root};
+pub use test_tls::TestCertificates;

@@ -14,11 +14,20 @@ use crate::errors::SmoketestError;
 /// The longest one CLI command may run (builds excepted).
 const CLI_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Runs `keel --config-path CONFIG ARGS...`.
-pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, SmoketestError> {
+/// Runs `keel --config-path CONFIG ARGS...`, trusting `ca_cert` (a private https server's CA)
+/// through `KEEL_CA_CERT`.
+pub(crate) fn run(
+    config: &Path,
+    args: &[String],
+    ca_cert: Option<&Path>,
+) -> Result<CliOutput, SmoketestError> {
     let mut full = vec!["--config-path".to_owned(), config.display().to_string()];
     full.extend_from_slice(args);
-    run_binary(&binaries::cli()?, "keel", &full, args)
+    let env: Vec<(&str, &Path)> = ca_cert
+        .map(|ca| (keel_client::CA_CERT_ENV, ca))
+        .into_iter()
+        .collect();
+    run_binary(&binaries::cli()?, "keel", &full, args, &env)
 }
 
 /// Runs `keel-standalone ARGS... --exit-on-stdin-close` with stdin closed: a server that starts
@@ -26,18 +35,26 @@ pub(crate) fn run(config: &Path, args: &[String]) -> Result<CliOutput, Smoketest
 pub(crate) fn run_server(args: &[String]) -> Result<CliOutput, SmoketestError> {
     let mut full = args.to_vec();
     full.push("--exit-on-stdin-close".to_owned());
-    run_binary(&binaries::standalone()?, "keel-standalone", &full, args)
+    run_binary(
+        &binaries::standalone()?,
+        "keel-standalone",
+        &full,
+        args,
+        &[],
+    )
 }
 
-/// Runs `binary` with `args` and collects its output; `shown` are the arguments the output's
-/// command line names (`name shown...`).
+/// Runs `binary` with `args` and `env` and collects its output; `shown` are the arguments the
+/// output's command line names (`name shown...`).
 fn run_binary(
     binary: &Path,
     name: &str,
     args: &[String],
     shown: &[String],
+    env: &[(&str, &Path)],
 ) -> Result<CliOutput, SmoketestError> {
     let mut command = Command::new(binary);
+    command.envs(env.iter().copied());
     // `keel build` runs cargo on the test's module as a user's shell would: without the variables
     // cargo set for this test binary (they change fingerprints, so the modules' compiled
     // dependencies would be rebuilt) and without linting what is not the workspace's code.

@@ -26,6 +26,8 @@ pub(crate) struct LocalServer {
     command: ServerCommand,
     log_path: PathBuf,
     data_dir: PathBuf,
+    /// The test certificates of an https server.
+    certificates: Option<keel_artifacts::TestCertificates>,
     url: String,
     /// In a mutex so that a failed call, which holds `&self`, can ask whether it is still there.
     state: Mutex<State>,
@@ -59,22 +61,36 @@ enum DataDirLimit {
 impl LocalServer {
     /// Starts a server with its data and log under `dir`.
     pub(crate) fn start(dir: &Path, extra_args: &[String]) -> Result<LocalServer, SmoketestError> {
-        LocalServer::start_limited(dir, extra_args, None, &|_| {})
+        LocalServer::start_limited(dir, extra_args, None, false, &|_| {})
     }
 
     /// [`LocalServer::start`]; with `data_dir_limit`, the data dir holds at most that many bytes
-    /// (see the module doc). `note` hears how the limit is made.
+    /// (see the module doc); with `https`, it serves `https://localhost:PORT` with a certificate
+    /// signed by a CA made in `dir` ([`LocalServer::ca_cert`]). `note` hears how the limit is made.
     pub(crate) fn start_limited(
         dir: &Path,
         extra_args: &[String],
         data_dir_limit: Option<u64>,
+        https: bool,
         note: &dyn Fn(String),
     ) -> Result<LocalServer, SmoketestError> {
         let log_path = dir.join("server.log");
         let data_dir = dir.join("data");
-        let command = ServerCommand::new(binaries::standalone()?, &data_dir)
+        let mut command = ServerCommand::new(binaries::standalone()?, &data_dir)
             .args(extra_args)
             .log_file(&log_path);
+        let certificates = if https {
+            std::fs::create_dir_all(dir)
+                .map_err(SmoketestError::io(format!("create {}", dir.display())))?;
+            let certificates = keel_artifacts::TestCertificates::make(dir)
+                .map_err(SmoketestError::io("make the server's test certificates"))?;
+            command = command
+                .args(["--tls-cert", &certificates.cert.display().to_string()])
+                .args(["--tls-key", &certificates.key.display().to_string()]);
+            Some(certificates)
+        } else {
+            None
+        };
         let limit = match data_dir_limit {
             None => None,
             Some(bytes) => Some(limit_data_dir(&data_dir, bytes, note)?),
@@ -83,6 +99,7 @@ impl LocalServer {
             command,
             log_path,
             data_dir,
+            certificates,
             url: String::new(),
             state: Mutex::new(State::Stopped),
             limit,
@@ -93,6 +110,11 @@ impl LocalServer {
 
     pub(crate) fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The CA that signed an https server's certificate.
+    pub(crate) fn ca_cert(&self) -> Option<&Path> {
+        self.certificates.as_ref().map(|it| it.ca.as_path())
     }
 
     pub(crate) fn data_dir(&self) -> &Path {
@@ -178,7 +200,11 @@ impl LocalServer {
                 binary: self.command.binary().to_owned(),
                 source: Box::new(source),
             })?;
-        self.url = process.url();
+        self.url = match &self.certificates {
+            // The certificate names localhost.
+            Some(_) => format!("https://localhost:{}", process.ready().addr.port()),
+            None => process.url(),
+        };
         let pid = process.pid();
         *self.state() = State::Running(process);
         if let Some(DataDirLimit::FileSize { bytes }) = self.limit {

@@ -30,6 +30,7 @@ pub struct SmoketestBuilder {
     server_url: Option<String>,
     server_args: Vec<String>,
     data_dir_limit: Option<u64>,
+    https: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +74,16 @@ enum Server {
     Private(Box<LocalServer>),
 }
 
+impl Server {
+    /// The CA a private https server's certificate is signed by.
+    fn ca_cert(&self) -> Option<PathBuf> {
+        match self {
+            Server::Private(server) => server.ca_cert().map(ToOwned::to_owned),
+            Server::Remote | Server::Shared(_) => None,
+        }
+    }
+}
+
 /// The server this process spawns when nobody handed one over, shared by its tests.
 static PROCESS_SERVER: Mutex<Option<(LocalServer, TempDir)>> = Mutex::new(None);
 
@@ -86,6 +97,7 @@ impl Smoketest {
             server_url: None,
             server_args: Vec::new(),
             data_dir_limit: None,
+            https: false,
         }
     }
 
@@ -323,7 +335,7 @@ impl Smoketest {
             server.restart()?
         }
         let token = self.client.token().unwrap_or_default().to_owned();
-        self.client = client_for(server.url())?.with_token(&token);
+        self.client = client_for(server.url(), server.ca_cert())?.with_token(&token);
         *self
             .config_path
             .get_mut()
@@ -371,7 +383,7 @@ impl Smoketest {
             .map(|arg| arg.as_ref().to_owned())
             .collect();
         self.scope.note_binary(TestUsage::CLI);
-        let output = cli::run(config, &args)?;
+        let output = cli::run(config, &args, self.server.ca_cert().as_deref())?;
         self.scope
             .record(format!("{output:?}").replace('\n', "\n    "));
         Ok(output)
@@ -611,6 +623,15 @@ impl SmoketestBuilder {
         self
     }
 
+    /// Serves the private local server over `https://` with a certificate signed by a CA made for
+    /// the test (implies [`SmoketestBuilder::local_server`]); the test's clients and CLI trust it.
+    pub fn https(mut self) -> SmoketestBuilder {
+        self.https = true;
+        self.local_server
+            .get_or_insert("serves https with a CA of its own");
+        self
+    }
+
     /// Targets this server instead of the one the environment names.
     pub fn server_url(mut self, url: &str) -> SmoketestBuilder {
         self.server_url = Some(url.to_owned());
@@ -622,7 +643,8 @@ impl SmoketestBuilder {
         let scope = Scope::current();
         scope.note_binary(TestUsage::SERVER);
         let (server, url) = acquire_server(&self, &scope)?;
-        let client = client_for(&url)?;
+        let ca_cert = server.ca_cert();
+        let client = client_for(&url, ca_cert.as_deref())?;
         let db = database_name(scope.name());
         // Every test has an identity of its own; a pooled database is given to it.
         let created = client
@@ -685,6 +707,7 @@ fn acquire_server(
             &dir,
             &builder.server_args,
             builder.data_dir_limit,
+            builder.https,
             &|entry| scope.record(entry),
         )?;
         scope.watch_log(server.log_path().to_owned(), false);
@@ -747,8 +770,13 @@ fn take_pooled(pool: &Pool, client: &Client, db: &str, identity: &str, scope: &S
     false
 }
 
-fn client_for(url: &str) -> Result<Client, SmoketestError> {
-    Client::new(url).map_err(|source| SmoketestError::Client {
+/// A client of `url`, trusting `ca_cert` (a private https server's own CA) besides the usual.
+fn client_for(url: &str, ca_cert: Option<&std::path::Path>) -> Result<Client, SmoketestError> {
+    let client = match ca_cert {
+        Some(ca_cert) => Client::new_with_ca_cert(url, Some(ca_cert)),
+        None => Client::new(url),
+    };
+    client.map_err(|source| SmoketestError::Client {
         action: format!("connect to {url}"),
         source: Box::new(source),
     })

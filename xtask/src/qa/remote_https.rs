@@ -3,13 +3,12 @@
 //! verify it through `KEEL_CA_CERT`); afterwards the server's data dir must hold no database,
 //! no identity and no module file: a remote run leaves nothing behind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use keel_artifacts::Manifest;
 use keel_process::ServerCommand;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use xshell::Shell;
 
 use crate::{flags, project_root, smoketest};
@@ -26,7 +25,7 @@ pub(super) fn check(sh: &Shell) -> anyhow::Result<()> {
         .prefix("keel-https-")
         .tempdir()
         .context("make a temp dir for the https server")?;
-    let certificates = Certificates::make(dir.path())?;
+    let certificates = keel_artifacts::TestCertificates::make(dir.path())?;
     let data_dir = dir.path().join("data");
     let mut server = ServerCommand::new(binary, &data_dir)
         .name("https server")
@@ -78,37 +77,6 @@ pub(super) fn check(sh: &Shell) -> anyhow::Result<()> {
     );
     eprintln!("==> nothing left on the https server: 0 databases, 0 identities, 0 module files");
     Ok(())
-}
-
-/// A CA, and a certificate it signed for `localhost` and 127.0.0.1, as PEM files.
-struct Certificates {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl Certificates {
-    fn make(dir: &Path) -> anyhow::Result<Certificates> {
-        let mut ca_params = CertificateParams::new(Vec::new())?;
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
-        let key = KeyPair::generate()?;
-        let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?
-            .signed_by(&key, &ca)?;
-        let files = Certificates {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("server.pem"),
-            key: dir.join("server.key"),
-        };
-        for (path, pem) in [
-            (&files.ca, ca.as_ref().pem()),
-            (&files.cert, cert.pem()),
-            (&files.key, key.serialize_pem()),
-        ] {
-            std::fs::write(path, pem).with_context(|| format!("write {}", path.display()))?;
-        }
-        Ok(files)
-    }
 }
 
 /// What the stopped server's data dir still holds: database and module files, and rows of its
