@@ -242,3 +242,33 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// What every reader may read besides the public tables: the schema (`sqlite_master` and
+    /// `sqlite_schema`, which `describe` shows anyway), the JSON table functions, and common
+    /// table expressions and subqueries (whose rows come from tables checked on their own);
+    /// an engine table such as `sqlite_sequence` is not readable, nor is a private
+    /// table through a common table expression.
+    fn readers_may_read_the_schema_json_functions_and_ctes() {
+        let t = Smoketest::builder().precompiled_module("private-table").build()?;
+        let reader = t.new_identity()?;
+        for (query, expected) in [
+            ("SELECT count(*) > 0 AS seen FROM sqlite_master WHERE name = 'notice'", json!([[1]])),
+            ("SELECT count(*) > 0 AS seen FROM sqlite_schema WHERE name = 'secret'", json!([[1]])),
+            ("SELECT sum(value) AS total FROM json_each('[1, 2, 3]')", json!([[6]])),
+            ("SELECT count(*) AS n FROM json_tree('{\"a\": [1, 2]}')", json!([[4]])),
+            ("WITH c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3) SELECT sum(x) AS total FROM c", json!([[6]])),
+            ("SELECT count(*) AS n FROM (SELECT text FROM notice) AS sub", json!([[0]])),
+        ] {
+            let rows = reader.client().sql(t.db(), query).map_err(|error| anyhow::anyhow!("{query}: {error:#}"))?.rows;
+            ensure!(json!(rows) == expected, "{query}: {rows:?}, expected {expected}");
+        }
+        for query in [
+            "SELECT * FROM sqlite_sequence",
+            "WITH s AS (SELECT text FROM secret) SELECT count(*) FROM s",
+        ] {
+            expect_error(reader.client().sql(t.db(), query), ErrorKind::SqlDenied).map_err(|error| error.context(query.to_owned()))?;
+        }
+        Ok(())
+    }
+}

@@ -159,8 +159,8 @@ smoketest! {
 
 smoketest! {
     /// An update can change who may read a table: `entry` becomes private and `diary` public,
-    /// the rows stay, and other identities' reads follow. Its new table has a two-column primary
-    /// key and blob and NULL defaults.
+    /// the rows stay, and other identities' reads follow; an index redefined under its name is
+    /// dropped and made again. Its new table has a two-column primary key and blob and NULL defaults.
     fn update_changes_table_visibility() {
         let mut t = Smoketest::builder().precompiled_module("migrate-visibility-initial").build()?;
         t.call("add_entry", json!(["public news"]))?;
@@ -172,7 +172,14 @@ smoketest! {
         let updated = t.publish()?;
         assert_eq!(
             updated.migration,
-            ["make table entry private", "make table diary public", "add table pair"].map(str::to_owned)
+            [
+                "make table entry private",
+                "remove index entry_lookup",
+                "add index entry_lookup on entry",
+                "make table diary public",
+                "add table pair",
+            ]
+            .map(str::to_owned)
         );
         expect_error(reader.client().sql(t.db(), "SELECT text FROM entry"), ErrorKind::SqlDenied)?;
         let rows = reader.client().sql(t.db(), "SELECT text FROM diary")?.rows;

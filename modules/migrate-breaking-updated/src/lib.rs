@@ -10,7 +10,8 @@ keel_module::module! {
             .column(col::<i64>("id").primary_key().auto_increment())
             .column(col::<String>("text"))
             .column(col::<String>("code").unique())
-            .column(col::<i64>("rank")),
+            .column(col::<i64>("rank"))
+            .index("entry_lookup", &["text"]),
         Table::private("diary")
             .column(col::<i64>("id").primary_key().auto_increment())
             .column(col::<Option<String>>("text").default("none")),

@@ -1,4 +1,5 @@
-//! Fixture `migrate-visibility-initial`: public `entry(id, text)` and private `diary(id, text)`,
+//! Fixture `migrate-visibility-initial`: public `entry(id, text)` (index `entry_lookup` on `text`)
+//! and private `diary(id, text)`,
 //! reducers `add_entry(text)` and `add_diary(text)`; pair with `-updated` (and with
 //! `migrate-breaking-updated`, the update that must be refused).
 
@@ -8,7 +9,8 @@ keel_module::module! {
     tables = [
         Table::public("entry")
             .column(col::<i64>("id").primary_key().auto_increment())
-            .column(col::<String>("text")),
+            .column(col::<String>("text"))
+            .index("entry_lookup", &["text"]),
         Table::private("diary")
             .column(col::<i64>("id").primary_key().auto_increment())
             .column(col::<String>("text")),

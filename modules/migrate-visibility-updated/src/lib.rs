@@ -1,5 +1,5 @@
 //! Fixture `migrate-visibility-updated`: `entry` made private and `diary` public (an accepted
-//! migration that changes who may read them), and a new table `pair` with a two-column primary
+//! migration that changes who may read them), index `entry_lookup` redefined over `(text, id)`, and a new table `pair` with a two-column primary
 //! key `(a, b)`, a blob `bytes` (default `x'0102'`) and a nullable `note` (default NULL);
 //! `add_pair(a, b)`.
 
@@ -9,7 +9,8 @@ keel_module::module! {
     tables = [
         Table::private("entry")
             .column(col::<i64>("id").primary_key().auto_increment())
-            .column(col::<String>("text")),
+            .column(col::<String>("text"))
+            .index("entry_lookup", &["text", "id"]),
         Table::public("diary")
             .column(col::<i64>("id").primary_key().auto_increment())
             .column(col::<String>("text")),
