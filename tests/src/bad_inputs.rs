@@ -216,3 +216,23 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// A database emptied by a reset keeps its name when the next publish fails (here `init`):
+    /// only a database the failed request itself created is removed.
+    fn failing_init_after_a_reset_keeps_the_database() {
+        let mut t = Smoketest::builder().precompiled_module("counter").build()?;
+        t.client().reset(t.db())?;
+        t.use_precompiled_module("init-fails")?;
+        let message = expect_error(t.publish(), ErrorKind::ReducerError)?;
+        expect_contains(&message, "init-fails: refusing to start")?;
+        let info = t.describe()?;
+        ensure!(info.module_hash.is_none() && info.owner == t.identity(), "after the failed publish: {info:?}");
+        ensure!(t.client().list()?.databases.iter().any(|listed| listed.name == t.db()), "{} is no longer listed", t.db());
+        t.use_precompiled_module("counter")?;
+        t.publish()?;
+        t.call("increment", json!([1]))?;
+        t.assert_sql("SELECT value FROM counter", "value\n-----\n1")?;
+        Ok(())
+    }
+}

@@ -284,7 +284,6 @@ fn literal(value: &Value) -> String {
     match value {
         Value::Null => "NULL".to_owned(),
         Value::Bool(flag) => i64::from(*flag).to_string(),
-        Value::Number(number) if number.is_f64() => format!("({number})"),
         Value::Number(number) => format!("({number})"),
         Value::String(text) => format!("'{}'", text.replace('\'', "''")),
         Value::Array(items) => {
