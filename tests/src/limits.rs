@@ -136,3 +136,110 @@ smoketest! {
         Ok(())
     }
 }
+
+/// Sends `request` (raw HTTP/1.1 with `Connection: close`) to the server and returns the status
+/// code and the body of its answer.
+fn raw_http(t: &Smoketest, request: &[u8]) -> anyhow::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let addr = t.server_url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    stream.write_all(request)?;
+    let mut answer = Vec::new();
+    // The server may close while a refused body is still being written: read what it said.
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|it| it.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no HTTP answer: {answer:?}"))?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// A `POST` of `body` to `path` in chunked transfer encoding, `chunk` bytes per chunk, with the
+/// test's token: no Content-Length, so only the bytes received can say how large it is.
+fn chunked_post(t: &Smoketest, path: &str, body: &[u8], chunk: usize) -> Vec<u8> {
+    let token = t.client().token().unwrap_or_default().to_owned();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for part in body.chunks(chunk) {
+        request.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+        request.extend_from_slice(part);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    request
+}
+
+/// A SQL request body of exactly `len` bytes (`{"query":"SELECT 1 AS one --xxx..."}`).
+fn sql_body_of(len: usize) -> Vec<u8> {
+    let prefix = "SELECT 1 AS one --";
+    let query = format!(
+        "{prefix}{}",
+        "x".repeat(len - prefix.len() - r#"{"query":""}"#.len())
+    );
+    let body = serde_json::to_vec(&keel_api::http::SqlRequest {
+        query,
+        params: Vec::new(),
+    })
+    .expect("serializes");
+    assert_eq!(body.len(), len);
+    body
+}
+
+smoketest! {
+    /// Calls and SQL take bodies of up to 1 MiB: exactly 1 MiB is read, one byte more is 413,
+    /// whether the body declares its length or comes in chunks (then only the bytes received
+    /// count, however they are cut).
+    #[local_only = "speaks raw HTTP/1.1 to its own server"]
+    fn small_bodies_are_limited_to_1_mib_exactly() {
+        let t = Smoketest::builder().precompiled_module("counter").local_server("speaks raw HTTP/1.1").build()?;
+        const LIMIT: usize = 1 << 20;
+        let request: keel_api::http::SqlRequest = serde_json::from_slice(&sql_body_of(LIMIT))?;
+        let rows = t.client().sql(t.db(), &request.query)?.rows;
+        ensure!(rows == [[json!(1)]], "a body of exactly 1 MiB: {rows:?}");
+        let over: keel_api::http::SqlRequest = serde_json::from_slice(&sql_body_of(LIMIT + 1))?;
+        expect_error(t.client().sql(t.db(), &over.query), ErrorKind::PayloadTooLarge)?;
+        let path = format!("/v1/databases/{}/sql", t.db());
+        for chunk in [1 << 19, 100_000, 7] {
+            let (status, body) = raw_http(&t, &chunked_post(&t, &path, &sql_body_of(LIMIT), chunk))?;
+            ensure!(status == 200, "1 MiB in chunks of {chunk}: {status} {body}");
+            let (status, body) = raw_http(&t, &chunked_post(&t, &path, &sql_body_of(LIMIT + 1), chunk))?;
+            ensure!(status == 413, "1 MiB + 1 in chunks of {chunk}: {status} {body}");
+        }
+        let (status, body) = raw_http(&t, &chunked_post(&t, &path, br#"{"query":"SELECT 2 AS two"}"#, 5))?;
+        ensure!(status == 200 && body.contains("two"), "a small chunked body: {status} {body}");
+        Ok(())
+    }
+}
+
+smoketest! {
+    /// A body that declares more than the limit is refused from its headers (413 naming the
+    /// declared length), without waiting for it; the server still reads what the client sends
+    /// for a while (here up to `--body-timeout-secs 1`), so the client sees the answer.
+    #[local_only = "speaks raw HTTP/1.1 to its own server with --body-timeout-secs 1"]
+    fn a_declared_length_past_the_limit_is_refused_from_the_headers() {
+        let t = Smoketest::builder().precompiled_module("counter").server_args(["--body-timeout-secs", "1"]).build()?;
+        let token = t.client().token().unwrap_or_default().to_owned();
+        let request = format!(
+            "POST /v1/databases/{}/sql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\nConnection: close\r\n\r\n",
+            t.db()
+        );
+        let (status, body) = raw_http(&t, request.as_bytes())?;
+        ensure!(status == 413 && body.contains("999999999 bytes"), "{status} {body}");
+        let declared_small = format!(
+            "POST /v1/databases/{}/sql HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{\"query\"",
+            t.db()
+        );
+        let (status, body) = raw_http(&t, declared_small.as_bytes())?;
+        ensure!(status == 400 && body.contains("did not arrive within 1 s"), "a body that never comes: {status} {body}");
+        Ok(())
+    }
+}

@@ -154,3 +154,24 @@ smoketest! {
         Ok(())
     }
 }
+
+smoketest! {
+    /// A refused SQL statement is noted in the server's log: the owner's every time, another
+    /// identity's too (rate-limited, so that others cannot flood the log).
+    #[local_only = "reads its server's log"]
+    fn refused_sql_is_noted_in_the_server_log() {
+        let t = Smoketest::builder().precompiled_module("counter").local_server("reads its server's log").build()?;
+        let _ = t.sql("SELECT * FROM owner_typo");
+        let reader = t.new_identity()?;
+        let _ = reader.client().sql(t.db(), "SELECT * FROM reader_typo");
+        t.wait_until("both refusals are in the server log", std::time::Duration::from_secs(10), || {
+            let log = t.server_log()?;
+            let refused: Vec<&str> = log.lines().filter(|line| line.contains("SQL refused")).collect();
+            Ok::<_, keel_smoketest::SmoketestError>(
+                refused.iter().any(|line| line.contains("owner_typo") && line.contains("owner=true"))
+                    && refused.iter().any(|line| line.contains("reader_typo") && line.contains("owner=false")),
+            )
+        })?;
+        Ok(())
+    }
+}
