@@ -138,7 +138,9 @@ pub(crate) fn run(
     let equivalents = equivalent::load(&root)?;
     let scratch = scratch::Scratch::prepare(sh, &root)?;
     let mutants = list::mutants(sh, scratch.dir(), &files)?;
-    scratch.baseline(sh)?;
+    // Built and tested before the first mutant that is not cached: a run with nothing new to
+    // judge needs neither.
+    let mut baseline_passed = false;
     eprintln!(
         "==> strength: {} mutants of {} file(s)",
         mutants.len(),
@@ -161,6 +163,10 @@ pub(crate) fn run(
                         mutants.len(),
                         mutant.name
                     );
+                    if !baseline_passed {
+                        scratch.baseline(sh)?;
+                        baseline_passed = true;
+                    }
                     let result = scratch.judge(sh, mutant, whole_suite)?;
                     if result.verdict == Verdict::Caught
                         && let Some(catchers) = scratch.catchers_key(&result.caught_by)?

@@ -89,8 +89,9 @@ impl Scratch {
         })
     }
 
-    /// Builds the unmutated clone once (the first time: every crate), so that a failing build
-    /// later is the mutant's.
+    /// Builds the unmutated clone (the first time: every crate), so that a failing build later
+    /// is the mutant's, and runs the whole suite there, which must pass: a test that fails
+    /// without any mutant would "catch" every mutant it is selected for.
     pub(crate) fn baseline(&self, sh: &Shell) -> anyhow::Result<()> {
         let _dir = sh.push_dir(&self.dir);
         let cargo = cargo();
@@ -100,7 +101,18 @@ impl Scratch {
         }
         process::run(warmup).context(
             "build the unmutated scratch copy; it must build before any mutant can be judged",
-        )
+        )?;
+        self.copy_records()?;
+        let mut suite = cmd!(sh, "{cargo} xtask smoketest --no-build");
+        for (key, value) in PROFILE {
+            suite = suite.env(key, value);
+        }
+        process::run(suite).with_context(|| {
+            format!(
+                "the unmutated suite fails in the scratch copy {}, so no mutant can be judged; run `cargo xtask smoketest` there to see why",
+                self.dir.display()
+            )
+        })
     }
 
     /// The clone's workspace root.
