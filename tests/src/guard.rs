@@ -257,6 +257,8 @@ smoketest! {
             ("SELECT count(*) > 0 AS seen FROM sqlite_schema WHERE name = 'secret'", json!([[1]])),
             ("SELECT sum(value) AS total FROM json_each('[1, 2, 3]')", json!([[6]])),
             ("SELECT count(*) AS n FROM json_tree('{\"a\": [1, 2]}')", json!([[4]])),
+            // SQLite asks the authorizer about a recursive expression's own name.
+            ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3) SELECT sum(x) AS total FROM c", json!([[6]])),
             ("WITH c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3) SELECT sum(x) AS total FROM c", json!([[6]])),
             ("SELECT count(*) AS n FROM (SELECT text FROM notice) AS sub", json!([[0]])),
         ] {

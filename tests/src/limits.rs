@@ -213,6 +213,15 @@ smoketest! {
             ensure!(status == 200, "1 MiB in chunks of {chunk}: {status} {body}");
             let (status, body) = raw_http(&t, &chunked_post(&t, &path, &sql_body_of(LIMIT + 1), chunk))?;
             ensure!(status == 413, "1 MiB + 1 in chunks of {chunk}: {status} {body}");
+            // The answer says how much had arrived when the limit was passed: past it, by less
+            // than a chunk.
+            let seen: usize = body
+                .split("larger than the server accepts (")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .and_then(|number| number.parse().ok())
+                .ok_or_else(|| anyhow::anyhow!("no size in the 413: {body}"))?;
+            ensure!(seen > LIMIT && seen <= LIMIT + chunk, "in chunks of {chunk} the 413 says {seen} bytes had arrived");
         }
         let (status, body) = raw_http(&t, &chunked_post(&t, &path, br#"{"query":"SELECT 2 AS two"}"#, 5))?;
         ensure!(status == 200 && body.contains("two"), "a small chunked body: {status} {body}");

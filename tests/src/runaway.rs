@@ -75,13 +75,16 @@ smoketest! {
 }
 
 smoketest! {
-    /// Fuel used grows with the work done, under the default limit (remote-safe).
+    /// Fuel used grows with the work done, in proportion, under the default limit (remote-safe):
+    /// a call's fixed cost aside, twice the iterations cost twice the fuel.
     fn fuel_used_grows_with_work() {
         let t = Smoketest::builder().precompiled_module("runaway").build()?;
-        let small = t.call("burn", json!([100]))?.fuel_used;
-        let large = t.call("burn", json!([100_000]))?.fuel_used;
-        ensure!(large > small * 10, "burn(100) used {small}, burn(100000) used {large}");
-        t.assert_sql("SELECT count(*) AS n FROM ran", "n\n-\n2")?;
+        let fuel = |iterations: u64| -> anyhow::Result<u64> { Ok(t.call("burn", json!([iterations]))?.fuel_used) };
+        let (none, some, twice) = (fuel(0)?, fuel(100_000)?, fuel(200_000)?);
+        ensure!(none < some && some < twice, "burn(0) used {none}, burn(100000) {some}, burn(200000) {twice}");
+        let (first, second) = ((some - none) as f64, (twice - some) as f64);
+        ensure!((second / first - 1.0).abs() < 0.1, "100,000 iterations cost {first} fuel, the next 100,000 cost {second}");
+        t.assert_sql("SELECT count(*) AS n FROM ran", "n\n-\n3")?;
         Ok(())
     }
 }

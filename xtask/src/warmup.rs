@@ -162,13 +162,16 @@ pub(crate) fn build_modules(
     let progress = Progress::start("modules");
     let module_dirs = graph.module_dirs();
     let color = color_arg(&progress);
-    let build = process::run_cargo_json(
-        cmd!(
-            sh,
-            "{cargo} build --release --target {WASM_TARGET} --workspace --message-format=json-render-diagnostics {color...}"
-        ),
-        &progress,
-    )?;
+    let mut build = cmd!(
+        sh,
+        "{cargo} build --release --target {WASM_TARGET} --workspace --message-format=json-render-diagnostics {color...}"
+    );
+    // The modules' profile is theirs (modules/.cargo/config.toml), whatever overrides the
+    // workspace's builds get.
+    for key in keel_process::profile_override_variables() {
+        build = build.env_remove(key);
+    }
+    let build = process::run_cargo_json(build, &progress)?;
     for dir in &module_dirs {
         let wasm = root.join(module_wasm_path(dir));
         if !wasm.is_file() {

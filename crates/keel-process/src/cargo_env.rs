@@ -40,6 +40,24 @@ pub fn strip_lint_wrapper(command: &mut Command) {
     }
 }
 
+/// The `CARGO_PROFILE_*` variables of this process's environment: profile overrides meant for
+/// the workspace's own builds (the scratch copy of `cargo xtask strength --mutants` builds with
+/// some), which no build of a module may see: the modules' profile is
+/// `modules/.cargo/config.toml`'s, and environment variables would override it.
+pub fn profile_override_variables() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(key, _)| key.into_string().ok())
+        .filter(|key| key.starts_with("CARGO_PROFILE_"))
+        .collect()
+}
+
+/// Removes [`profile_override_variables`] from `command`'s environment.
+pub fn strip_profile_overrides(command: &mut Command) {
+    for key in profile_override_variables() {
+        command.env_remove(key);
+    }
+}
+
 /// Whether `key` is set by `cargo run` / `cargo test` for the crate it runs.
 ///
 /// `CARGO` (which cargo) and `CARGO_HOME` are kept: nested builds should use the same ones.

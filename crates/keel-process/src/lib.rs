@@ -33,7 +33,8 @@ mod server;
 mod tests;
 
 pub use cargo_env::{
-    LINT_WRAPPER_VARIABLES, is_cargo_run_variable, strip_cargo_run_variables, strip_lint_wrapper,
+    LINT_WRAPPER_VARIABLES, is_cargo_run_variable, profile_override_variables,
+    strip_cargo_run_variables, strip_lint_wrapper, strip_profile_overrides,
 };
 pub use errors::{InterruptHandlerError, ServerStartError, SpawnError, WaitError};
 pub use group::{GroupChild, STOP_GRACE};

@@ -60,6 +60,7 @@ fn run_binary(
     // dependencies would be rebuilt) and without linting what is not the workspace's code.
     keel_process::strip_cargo_run_variables(&mut command, &crate::env::workspace_root()?);
     keel_process::strip_lint_wrapper(&mut command);
+    keel_process::strip_profile_overrides(&mut command);
     command
         .args(args)
         .stdin(Stdio::null())

@@ -61,6 +61,7 @@ pub(crate) fn build(scope: &Scope, code: &ModuleCode) -> Result<Vec<u8>, Smokete
     // Variables cargo set for this test binary would change fingerprints of the child build.
     keel_process::strip_cargo_run_variables(&mut command, &root);
     keel_process::strip_lint_wrapper(&mut command);
+    keel_process::strip_profile_overrides(&mut command);
     command
         .current_dir(&crate_dir)
         .args([
