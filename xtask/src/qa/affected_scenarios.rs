@@ -64,6 +64,7 @@ const CLI_USERS: &[&str] = &[
     "cli::cli_reducer_failure_exit_code",
     "cli::cli_server_ping",
     "cli::cli_sql_prints_tables_and_json",
+    "https::https_server_serves_the_api_to_clients_that_trust_it",
     "remote::remote_tests_leave_no_identity_or_database_behind",
 ];
 /// The tests that use no server at all: none today, every test talks to one.
