@@ -378,15 +378,10 @@ impl Smoketest {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let args: Vec<String> = args
-            .into_iter()
-            .map(|arg| arg.as_ref().to_owned())
-            .collect();
-        self.scope.note_binary(TestUsage::CLI);
-        let output = cli::run(config, &args, self.server.ca_cert().as_deref())?;
-        self.scope
-            .record(format!("{output:?}").replace('\n', "\n    "));
-        Ok(output)
+        let ca_cert = self.server.ca_cert();
+        self.run_binary(TestUsage::CLI, args, |args| {
+            cli::run(config, args, ca_cert.as_deref())
+        })
     }
 
     /// Runs the real `keel-standalone` with `args` (and `--exit-on-stdin-close`, its stdin
@@ -397,12 +392,27 @@ impl Smoketest {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        self.run_binary(TestUsage::SERVER, args, cli::run_server)
+    }
+
+    /// Runs one of the real binaries (`binary`, for the usage records) with `args` through
+    /// `run`, and journals its output.
+    fn run_binary<I, S>(
+        &self,
+        binary: &str,
+        args: I,
+        run: impl FnOnce(&[String]) -> Result<CliOutput, SmoketestError>,
+    ) -> Result<CliOutput, SmoketestError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
         let args: Vec<String> = args
             .into_iter()
             .map(|arg| arg.as_ref().to_owned())
             .collect();
-        self.scope.note_binary(TestUsage::SERVER);
-        let output = cli::run_server(&args)?;
+        self.scope.note_binary(binary);
+        let output = run(&args)?;
         self.scope
             .record(format!("{output:?}").replace('\n', "\n    "));
         Ok(output)
