@@ -101,20 +101,18 @@ mod tests {
     use super::*;
     use crate::mutants::Verdict;
 
-    #[test]
-    fn outcomes_survive_a_reload_and_keys_follow_every_input() {
-        let dir = tempfile::tempdir().unwrap();
-        let mutant = Mutant {
+    /// Mutant `m` of `f.rs`.
+    fn mutant() -> Mutant {
+        Mutant {
             name: "m".to_owned(),
             file: "f.rs".to_owned(),
             diff: "d".to_owned(),
-        };
-        let first = key(&mutant, "file-1", "judge-1");
-        assert_ne!(first, key(&mutant, "file-2", "judge-1"));
-        assert_ne!(first, key(&mutant, "file-1", "judge-2"));
-        let mut cache = Cache::load(dir.path()).unwrap();
-        assert!(cache.get(&first).is_none());
-        let result = MutantResult {
+        }
+    }
+
+    /// `m`, caught by `a::b`.
+    fn caught() -> MutantResult {
+        MutantResult {
             name: "m".to_owned(),
             file: "f.rs".to_owned(),
             verdict: Verdict::Caught,
@@ -122,7 +120,19 @@ mod tests {
             tests_run: 1,
             cached: false,
             declared_equivalent: None,
-        };
+        }
+    }
+
+    #[test]
+    fn outcomes_survive_a_reload_and_keys_follow_every_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let mutant = mutant();
+        let first = key(&mutant, "file-1", "judge-1");
+        assert_ne!(first, key(&mutant, "file-2", "judge-1"));
+        assert_ne!(first, key(&mutant, "file-1", "judge-2"));
+        let mut cache = Cache::load(dir.path()).unwrap();
+        assert!(cache.get(&first).is_none());
+        let result = caught();
         cache.insert(first.clone(), result.clone());
         cache.save(dir.path()).unwrap();
         assert_eq!(Cache::load(dir.path()).unwrap().get(&first), Some(&result));
@@ -130,25 +140,13 @@ mod tests {
 
     #[test]
     fn a_caught_outcome_is_found_by_who_caught_it() {
-        let mutant = Mutant {
-            name: "m".to_owned(),
-            file: "f.rs".to_owned(),
-            diff: "d".to_owned(),
-        };
+        let mutant = mutant();
         let second = caught_key(&mutant, "file-1", "catchers-1", false);
         assert_ne!(second, caught_key(&mutant, "file-2", "catchers-1", false));
         assert_ne!(second, caught_key(&mutant, "file-1", "catchers-2", false));
         assert_ne!(second, caught_key(&mutant, "file-1", "catchers-1", true));
         assert_ne!(second, key(&mutant, "file-1", "catchers-1"));
-        let caught = MutantResult {
-            name: "m".to_owned(),
-            file: "f.rs".to_owned(),
-            verdict: Verdict::Caught,
-            caught_by: vec!["a::b".to_owned()],
-            tests_run: 1,
-            cached: false,
-            declared_equivalent: None,
-        };
+        let caught = caught();
         let missed = MutantResult {
             verdict: Verdict::Missed,
             caught_by: Vec::new(),

@@ -43,6 +43,13 @@ const PROFILE: [(&str, &str); 2] = [
     ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
     ("CARGO_PROFILE_RELEASE_INCREMENTAL", "true"),
 ];
+/// `command` with the clone's build profile ([`PROFILE`]).
+fn with_profile(command: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
+    PROFILE
+        .iter()
+        .fold(command, |command, (key, value)| command.env(key, value))
+}
+
 /// Files the clone gets from the checkout before each mutant.
 const COPIED_RECORDS: &[&str] = &["usage.json", "coverage-map.json"];
 
@@ -95,18 +102,12 @@ impl Scratch {
     pub(crate) fn baseline(&self, sh: &Shell) -> anyhow::Result<()> {
         let _dir = sh.push_dir(&self.dir);
         let cargo = cargo();
-        let mut warmup = cmd!(sh, "{cargo} xtask warmup");
-        for (key, value) in PROFILE {
-            warmup = warmup.env(key, value);
-        }
+        let warmup = with_profile(cmd!(sh, "{cargo} xtask warmup"));
         process::run(warmup).context(
             "build the unmutated scratch copy; it must build before any mutant can be judged",
         )?;
         self.copy_records()?;
-        let mut suite = cmd!(sh, "{cargo} xtask smoketest --no-build");
-        for (key, value) in PROFILE {
-            suite = suite.env(key, value);
-        }
+        let suite = with_profile(cmd!(sh, "{cargo} xtask smoketest --no-build"));
         process::run(suite).with_context(|| {
             format!(
                 "the unmutated suite fails in the scratch copy {}, so no mutant can be judged; run `cargo xtask smoketest` there to see why",
@@ -180,12 +181,11 @@ impl Scratch {
             declared_equivalent: None,
         };
         let cargo = cargo();
-        let mut warmup = cmd!(sh, "{cargo} xtask warmup")
-            .ignore_stdout()
-            .ignore_stderr();
-        for (key, value) in PROFILE {
-            warmup = warmup.env(key, value);
-        }
+        let warmup = with_profile(
+            cmd!(sh, "{cargo} xtask warmup")
+                .ignore_stdout()
+                .ignore_stderr(),
+        );
         let built = process::run(warmup).is_ok();
         process::check_interrupted()?;
         let judged = if !built {
@@ -196,11 +196,9 @@ impl Scratch {
             } else {
                 &["--affected", "--since", "HEAD"]
             };
-            let mut run =
-                cmd!(sh, "{cargo} xtask smoketest --no-build {selection...}").ignore_stdout();
-            for (key, value) in PROFILE {
-                run = run.env(key, value);
-            }
+            let run = with_profile(
+                cmd!(sh, "{cargo} xtask smoketest --no-build {selection...}").ignore_stdout(),
+            );
             let mut command = process::sanitized_command(run);
             command.stderr(std::process::Stdio::null());
             let mut child = GroupChild::spawn(command, "the mutant's smoketests")?;
